@@ -1,0 +1,100 @@
+//! `ike_exporter diagnose`: the offline troubleshooter. Reads files (or
+//! standard input) to the end through the same pipeline as the exporter,
+//! stamping events with the log's own time, and prints a report.
+//!
+//! Exit codes (design.md §5): 0 when every file was read, 1 when one could
+//! not be (after the others are reported), 2 on a usage error.
+
+pub mod report;
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+
+use self::report::Report;
+use crate::cli::{DiagnoseArgs, Format};
+use crate::metrics::Metrics;
+use crate::parse::framing::LineFramer;
+use crate::pipeline::{Clock, Pipeline, PipelineConfig};
+use crate::record::{Observation, RecordConfig};
+
+/// Runs `diagnose` with the process's standard streams.
+pub fn main(args: &DiagnoseArgs) -> ExitCode {
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let code = run(args, &mut io::stdin().lock(), &mut stdout.lock(), &mut stderr.lock());
+    ExitCode::from(code)
+}
+
+/// Runs `diagnose`; returns the exit code.
+pub fn run(args: &DiagnoseArgs, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let timezone = match TimeZone::get(&args.timezone) {
+        Ok(tz) => tz,
+        Err(error) => {
+            let _ = writeln!(err, "ike_exporter: invalid --timezone {:?}: {error}", args.timezone);
+            return 2;
+        }
+    };
+    let metrics = Arc::new(Metrics::new());
+    let config = PipelineConfig { clock: Clock::LogTime, timezone: timezone.clone(), record: RecordConfig::default() };
+    let mut pipeline = Pipeline::new(Arc::clone(&metrics), config);
+    let mut report = Report::default();
+    let mut failed = false;
+    for path in &args.files {
+        let name = path.to_string_lossy();
+        let result = if name == "-" {
+            read_source(&mut pipeline, &mut report, "stdin", args, stdin)
+        } else {
+            File::open(path).and_then(|mut file| read_source(&mut pipeline, &mut report, &name, args, &mut file))
+        };
+        if let Err(error) = result {
+            failed = true;
+            let _ = writeln!(err, "ike_exporter: cannot read {}: {error}", path.display());
+        }
+    }
+    let written = match args.format {
+        Format::Prometheus => out.write_all(metrics.encode().as_bytes()),
+        Format::Json => report.write_json(out),
+        Format::Text => report.write_text(out, &timezone),
+    };
+    if let Err(error) = written.and_then(|()| out.flush()) {
+        let _ = writeln!(err, "ike_exporter: cannot write the report: {error}");
+        return 1;
+    }
+    u8::from(failed)
+}
+
+/// Reads one input to its end in large blocks.
+fn read_source(
+    pipeline: &mut Pipeline,
+    report: &mut Report,
+    name: &str,
+    args: &DiagnoseArgs,
+    input: &mut dyn Read,
+) -> io::Result<()> {
+    let mut src = pipeline.source(name, args.device.as_deref());
+    let mut framer = LineFramer::new(args.max_line_bytes);
+    let now = now_seconds();
+    let mut observe = |obs: Observation| report.add(obs);
+    loop {
+        let n = match input.read(framer.spare_mut()) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        framer.commit(n, |frame| pipeline.frame(&mut src, frame, now, &mut observe));
+    }
+    framer.flush(|frame| pipeline.frame(&mut src, frame, now, &mut observe));
+    pipeline.finish(&mut src, now, &mut observe);
+    report.source_read(Path::new(name));
+    Ok(())
+}
+
+fn now_seconds() -> f64 {
+    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
+}

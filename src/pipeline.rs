@@ -1,0 +1,250 @@
+//! The pipeline shared by `serve` and `diagnose`: blocks of complete lines →
+//! prefilter → parse → classify → record.
+//!
+//! A [`SourceState`] holds what one input needs (its name, device, parser
+//! state, cached counters); the [`Pipeline`] holds what all inputs share (the
+//! recorder and its learned peers). Line and byte counters are updated once
+//! per block, not per line.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+
+use crate::classify::classify;
+use crate::metrics::{Metrics, SourceMetrics};
+use crate::parse::framing::{self, Frame};
+use crate::parse::prefilter::Prefilter;
+use crate::parse::{ParseError, Record, SourceParser};
+use crate::record::peers::UNKNOWN;
+use crate::record::{Observation, RecordConfig, Recorder};
+
+/// Which time an event is stamped with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The log's own time (`diagnose`), falling back to the read time.
+    LogTime,
+    /// The time the line was read (the live exporter).
+    ReadTime,
+}
+
+/// Settings of a pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub clock: Clock,
+    /// The zone of log times that carry none.
+    pub timezone: TimeZone,
+    pub record: RecordConfig,
+}
+
+/// One input's state.
+#[derive(Debug)]
+pub struct SourceState {
+    device: Option<String>,
+    parser: SourceParser,
+    metrics: SourceMetrics,
+    /// GUI exports list newest first; in `diagnose` their records are sorted
+    /// by time before recording so that peers are learned in log order.
+    deferred: Vec<(f64, Record)>,
+}
+
+/// Records per GUI export held for sorting before they are recorded in order.
+const MAX_DEFERRED: usize = 1 << 20;
+
+/// The stages after framing.
+#[derive(Debug)]
+pub struct Pipeline {
+    metrics: Arc<Metrics>,
+    recorder: Recorder,
+    prefilter: Prefilter,
+    config: PipelineConfig,
+    records: Vec<Record>,
+}
+
+impl Pipeline {
+    /// A pipeline recording into `metrics`.
+    pub fn new(metrics: Arc<Metrics>, config: PipelineConfig) -> Self {
+        Self {
+            recorder: Recorder::new(Arc::clone(&metrics), config.record.clone()),
+            metrics,
+            prefilter: Prefilter::new(),
+            config,
+            records: Vec::new(),
+        }
+    }
+
+    /// The metrics this pipeline records into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// State for a new input named `name`; `device` labels records that name none.
+    pub fn source(&self, name: &str, device: Option<&str>) -> SourceState {
+        SourceState {
+            device: device.map(str::to_owned),
+            parser: SourceParser::default(),
+            metrics: self.metrics.source(name),
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Handles one frame from the framer.
+    pub fn frame(
+        &mut self,
+        src: &mut SourceState,
+        frame: Frame<'_>,
+        now: f64,
+        observe: &mut impl FnMut(Observation),
+    ) {
+        match frame {
+            Frame::Lines(block) => self.block(src, block, now, observe),
+            Frame::TooLong => {
+                src.metrics.lines_read(1, 0, 0, now);
+                src.metrics.parse_error(ParseError::TooLong.code());
+            }
+        }
+    }
+
+    /// Processes a block of complete lines (`\n`-separated; the last may lack
+    /// its `\n` at end of input). Bytes are counted here, newlines included.
+    pub fn block(
+        &mut self,
+        src: &mut SourceState,
+        block: &[u8],
+        now: f64,
+        observe: &mut impl FnMut(Observation),
+    ) {
+        let mut handled = 0u64;
+        let mut stop_after = None;
+        let stats = if src.parser.in_export_mode() {
+            None
+        } else {
+            let prefilter = self.prefilter.clone();
+            Some(prefilter.scan(block, |line| {
+                if self.line(src, line, now, observe) {
+                    handled += 1;
+                }
+                if src.parser.in_export_mode() {
+                    stop_after = Some(line_end(block, line));
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            }))
+        };
+        let (mut lines, mut relevant) = (0u64, handled);
+        let rest = match (stats, stop_after) {
+            (Some(stats), None) => {
+                lines = stats.lines;
+                None
+            }
+            (Some(stats), Some(end)) => {
+                lines = stats.lines;
+                Some(&block[end.min(block.len())..])
+            }
+            (None, _) => Some(block),
+        };
+        if let Some(rest) = rest.filter(|r| !r.is_empty()) {
+            // Export mode: every row is parsed, since rows need not carry a marker.
+            for line in framing::lines(rest) {
+                lines += 1;
+                if self.line(src, line, now, observe) {
+                    relevant += 1;
+                }
+            }
+        }
+        src.metrics.lines_read(lines, block.len() as u64, lines - relevant, now);
+    }
+
+    /// Parses, classifies and records one line; true when it was relevant.
+    fn line(
+        &mut self,
+        src: &mut SourceState,
+        line: &[u8],
+        now: f64,
+        observe: &mut impl FnMut(Observation),
+    ) -> bool {
+        let mut records = std::mem::take(&mut self.records);
+        let relevant = match src.parser.parse_line(line, &mut records) {
+            Ok(relevant) => relevant,
+            Err(error) => {
+                src.metrics.parse_error(error.code());
+                true
+            }
+        };
+        self.dispatch(src, &mut records, now, observe);
+        self.records = records;
+        relevant
+    }
+
+    /// End of an input: flushes the ikemgr assembler and deferred export rows.
+    pub fn finish(&mut self, src: &mut SourceState, now: f64, observe: &mut impl FnMut(Observation)) {
+        let mut records = Vec::new();
+        src.parser.finish(&mut records);
+        self.dispatch(src, &mut records, now, observe);
+        self.flush_deferred(src, observe);
+    }
+
+    fn dispatch(
+        &mut self,
+        src: &mut SourceState,
+        records: &mut Vec<Record>,
+        now: f64,
+        observe: &mut impl FnMut(Observation),
+    ) {
+        for record in records.drain(..) {
+            let time = self.time_of(&record, now);
+            if self.config.clock == Clock::LogTime && src.parser.in_export_mode() {
+                src.deferred.push((time, record));
+                if src.deferred.len() >= MAX_DEFERRED {
+                    self.flush_deferred(src, observe);
+                }
+                continue;
+            }
+            observe(self.record(src, &record, time));
+        }
+    }
+
+    fn flush_deferred(&mut self, src: &mut SourceState, observe: &mut impl FnMut(Observation)) {
+        let mut deferred = std::mem::take(&mut src.deferred);
+        deferred.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (time, record) in &deferred {
+            observe(self.record(src, record, *time));
+        }
+    }
+
+    fn record(&mut self, src: &SourceState, record: &Record, time: f64) -> Observation {
+        match record {
+            Record::System(system) => {
+                let event = classify(system);
+                let device = system.device.as_deref().or(src.device.as_deref()).unwrap_or(UNKNOWN);
+                self.recorder.record_event(&event, device, time)
+            }
+            Record::Proposal(proposal) => {
+                let device = src.device.as_deref().unwrap_or(UNKNOWN);
+                self.recorder.record_proposal(proposal, device, time)
+            }
+        }
+    }
+
+    fn time_of(&self, record: &Record, now: f64) -> f64 {
+        if self.config.clock == Clock::ReadTime {
+            return now;
+        }
+        let time = match record {
+            Record::System(r) => r.time,
+            Record::Proposal(p) => p.time,
+        };
+        time.and_then(|t| t.to_unix_seconds(&self.config.timezone)).unwrap_or(now)
+    }
+}
+
+/// Offset in `block` just past `line` and its newline.
+fn line_end(block: &[u8], line: &[u8]) -> usize {
+    let start = line.as_ptr() as usize - block.as_ptr() as usize;
+    let end = start + line.len();
+    match block.get(end) {
+        Some(b'\r') => end + 2,
+        Some(_) => end + 1,
+        None => end,
+    }
+}
