@@ -10,8 +10,12 @@ pub fn summary(phase: Phase, pattern: Pattern) -> &'static str {
         (_, Pattern::PeerNotConfigured) => "the firewall has no IKE gateway for this peer address",
         (Phase::One, Pattern::Timeout) => "the peer did not answer the Phase 1 negotiation",
         (Phase::Two, Pattern::Timeout) => "the peer did not answer the Phase 2 negotiation",
-        (Phase::One, Pattern::ProposalMismatch) => "no Phase 1 (IKE) proposal acceptable to both sides",
-        (Phase::Two, Pattern::ProposalMismatch) => "no Phase 2 (IPsec) proposal acceptable to both sides",
+        (Phase::One, Pattern::ProposalMismatch) => {
+            "no Phase 1 (IKE) proposal acceptable to both sides"
+        }
+        (Phase::Two, Pattern::ProposalMismatch) => {
+            "no Phase 2 (IPsec) proposal acceptable to both sides"
+        }
         (_, Pattern::PskMismatch) => "the pre-shared keys differ",
         (_, Pattern::IdMismatch) => "the IKE identities do not match",
         (_, Pattern::Certificate) => "certificate authentication failed",

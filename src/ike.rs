@@ -215,7 +215,10 @@ static ENDPOINTS: LazyLock<Regex> = LazyLock::new(|| {
 /// Finds `A[port]-B[port]` (or `A[port] - B[port]`) in a text. Ports are dropped.
 pub fn endpoints(text: &str) -> Option<Endpoints> {
     let caps = ENDPOINTS.captures(text)?;
-    Some(Endpoints { local: caps[1].to_owned(), peer: caps[2].to_owned() })
+    Some(Endpoints {
+        local: caps[1].to_owned(),
+        peer: caps[2].to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -224,14 +227,21 @@ mod tests {
 
     #[test]
     fn endpoints_ipv4_firewall_first() {
-        let e = endpoints("Failed SA: 200.100.5.1[500]-200.100.1.254[500] cookie:02f2:0000").unwrap();
-        assert_eq!((e.local.as_str(), e.peer.as_str()), ("200.100.5.1", "200.100.1.254"));
+        let e =
+            endpoints("Failed SA: 200.100.5.1[500]-200.100.1.254[500] cookie:02f2:0000").unwrap();
+        assert_eq!(
+            (e.local.as_str(), e.peer.as_str()),
+            ("200.100.5.1", "200.100.1.254")
+        );
     }
 
     #[test]
     fn endpoints_ipv6_and_nat_t_ports() {
         let e = endpoints("Initiated SA: 2001:db8::10[4500]-2001:db8:1::20[4500] SPI:a:b").unwrap();
-        assert_eq!((e.local.as_str(), e.peer.as_str()), ("2001:db8::10", "2001:db8:1::20"));
+        assert_eq!(
+            (e.local.as_str(), e.peer.as_str()),
+            ("2001:db8::10", "2001:db8:1::20")
+        );
     }
 
     #[test]

@@ -147,7 +147,9 @@ impl Metrics {
             registry,
         };
         let build: IntGaugeVec = register(&metrics.registry, BUILD_INFO, IntGaugeVec::new);
-        build.with_label_values(&[env!("CARGO_PKG_VERSION"), crate::REVISION]).set(1);
+        build
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), crate::REVISION])
+            .set(1);
         metrics.config_reload_successful.set(1);
         metrics
     }
@@ -156,7 +158,9 @@ impl Metrics {
     /// one-shot `diagnose` has no process worth describing).
     #[cfg(target_os = "linux")]
     pub fn register_process_collector(&self) -> prometheus::Result<()> {
-        self.registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+        self.registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -164,7 +168,10 @@ impl Metrics {
         let mut out = Vec::new();
         // Encoding into a Vec fails only for invalid metric families, which
         // registration already rejects.
-        if TextEncoder::new().encode(&self.registry.gather(), &mut out).is_err() {
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
             return String::new();
         }
         String::from_utf8_lossy(&out).into_owned()
@@ -188,15 +195,19 @@ fn register<T: Collector + Clone + 'static>(
     def: Definition,
     build: fn(Opts, &[&str]) -> prometheus::Result<T>,
 ) -> T {
-    let metric = build(Opts::new(def.name, def.help), def.labels)
-        .expect("metric definitions are valid");
-    registry.register(Box::new(metric.clone())).expect("metric names are unique");
+    let metric =
+        build(Opts::new(def.name, def.help), def.labels).expect("metric definitions are valid");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
     metric
 }
 
 fn register_plain(registry: &Registry, def: Definition) -> IntGauge {
     let gauge = IntGauge::with_opts(Opts::new(def.name, def.help)).expect("valid definition");
-    registry.register(Box::new(gauge.clone())).expect("metric names are unique");
+    registry
+        .register(Box::new(gauge.clone()))
+        .expect("metric names are unique");
     gauge
 }
 
@@ -224,7 +235,9 @@ impl SourceMetrics {
 
     /// Counts one rejected line.
     pub fn parse_error(&self, reason: &str) {
-        self.parse_errors.with_label_values(&[self.name.as_str(), reason]).inc();
+        self.parse_errors
+            .with_label_values(&[self.name.as_str(), reason])
+            .inc();
     }
 
     /// The source's name (the `source` label).
@@ -245,7 +258,12 @@ mod tests {
         assert_eq!(names.len(), DEFINITIONS.len());
         assert!(names.iter().all(|n| n.starts_with("ike_")));
         for def in DEFINITIONS {
-            assert_eq!(def.kind == Kind::Counter, def.name.ends_with("_total"), "{}", def.name);
+            assert_eq!(
+                def.kind == Kind::Counter,
+                def.name.ends_with("_total"),
+                "{}",
+                def.name
+            );
         }
     }
 

@@ -6,7 +6,6 @@
 //! recorder and its learned peers). Line and byte counters are updated once
 //! per block, not per line.
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
@@ -43,6 +42,8 @@ pub struct SourceState {
     device: Option<String>,
     parser: SourceParser,
     metrics: SourceMetrics,
+    /// Whether the first line was seen (only it can be a GUI export header).
+    started: bool,
     /// GUI exports list newest first; in `diagnose` their records are sorted
     /// by time before recording so that peers are learned in log order.
     deferred: Vec<(f64, Record)>,
@@ -84,6 +85,7 @@ impl Pipeline {
             device: device.map(str::to_owned),
             parser: SourceParser::default(),
             metrics: self.metrics.source(name),
+            started: false,
             deferred: Vec::new(),
         }
     }
@@ -114,45 +116,36 @@ impl Pipeline {
         now: f64,
         observe: &mut impl FnMut(Observation),
     ) {
-        let mut handled = 0u64;
-        let mut stop_after = None;
-        let stats = if src.parser.in_export_mode() {
-            None
-        } else {
-            let prefilter = self.prefilter.clone();
-            Some(prefilter.scan(block, |line| {
-                if self.line(src, line, now, observe) {
-                    handled += 1;
-                }
-                if src.parser.in_export_mode() {
-                    stop_after = Some(line_end(block, line));
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            }))
-        };
-        let (mut lines, mut relevant) = (0u64, handled);
-        let rest = match (stats, stop_after) {
-            (Some(stats), None) => {
-                lines = stats.lines;
-                None
-            }
-            (Some(stats), Some(end)) => {
-                lines = stats.lines;
-                Some(&block[end.min(block.len())..])
-            }
-            (None, _) => Some(block),
-        };
-        if let Some(rest) = rest.filter(|r| !r.is_empty()) {
-            // Export mode: every row is parsed, since rows need not carry a marker.
-            for line in framing::lines(rest) {
+        let mut rest = block;
+        let mut lines = 0u64;
+        let mut relevant = 0u64;
+        if !src.started && !block.is_empty() {
+            src.started = true;
+            let end = memchr::memchr(b'\n', block).map_or(block.len(), |i| i + 1);
+            if let Some(header) = framing::lines(&block[..end]).next()
+                && src.parser.first_line(header)
+            {
                 lines += 1;
-                if self.line(src, line, now, observe) {
-                    relevant += 1;
-                }
+                rest = &block[end..];
             }
         }
-        src.metrics.lines_read(lines, block.len() as u64, lines - relevant, now);
+        if src.parser.in_export_mode() {
+            // Rows need not carry a prefilter marker: parse every one.
+            if !rest.is_empty() {
+                for line in framing::lines(rest) {
+                    lines += 1;
+                    relevant += u64::from(self.line(src, line, now, observe));
+                }
+            }
+        } else {
+            let prefilter = self.prefilter.clone();
+            let stats = prefilter.scan(rest, |line| {
+                relevant += u64::from(self.line(src, line, now, observe));
+            });
+            lines += stats.lines;
+        }
+        src.metrics
+            .lines_read(lines, block.len() as u64, lines - relevant, now);
     }
 
     /// Parses, classifies and records one line; true when it was relevant.
@@ -177,7 +170,12 @@ impl Pipeline {
     }
 
     /// End of an input: flushes the ikemgr assembler and deferred export rows.
-    pub fn finish(&mut self, src: &mut SourceState, now: f64, observe: &mut impl FnMut(Observation)) {
+    pub fn finish(
+        &mut self,
+        src: &mut SourceState,
+        now: f64,
+        observe: &mut impl FnMut(Observation),
+    ) {
         let mut records = Vec::new();
         src.parser.finish(&mut records);
         self.dispatch(src, &mut records, now, observe);
@@ -216,7 +214,11 @@ impl Pipeline {
         match record {
             Record::System(system) => {
                 let event = classify(system);
-                let device = system.device.as_deref().or(src.device.as_deref()).unwrap_or(UNKNOWN);
+                let device = system
+                    .device
+                    .as_deref()
+                    .or(src.device.as_deref())
+                    .unwrap_or(UNKNOWN);
                 self.recorder.record_event(&event, device, time)
             }
             Record::Proposal(proposal) => {
@@ -234,17 +236,7 @@ impl Pipeline {
             Record::System(r) => r.time,
             Record::Proposal(p) => p.time,
         };
-        time.and_then(|t| t.to_unix_seconds(&self.config.timezone)).unwrap_or(now)
-    }
-}
-
-/// Offset in `block` just past `line` and its newline.
-fn line_end(block: &[u8], line: &[u8]) -> usize {
-    let start = line.as_ptr() as usize - block.as_ptr() as usize;
-    let end = start + line.len();
-    match block.get(end) {
-        Some(b'\r') => end + 2,
-        Some(_) => end + 1,
-        None => end,
+        time.and_then(|t| t.to_unix_seconds(&self.config.timezone))
+            .unwrap_or(now)
     }
 }

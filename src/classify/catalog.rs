@@ -29,11 +29,17 @@ pub struct Entry {
     pub version: Option<IkeVersion>,
 }
 
-const INFO: Entry = Entry { class: Class::Info, phase: None, version: None };
+const INFO: Entry = Entry {
+    class: Class::Info,
+    phase: None,
+    version: None,
+};
 
 /// Looks up an event ID.
 pub fn lookup(id: &str) -> Entry {
-    let Some((phase, version, tail)) = family(id) else { return INFO };
+    let Some((phase, version, tail)) = family(id) else {
+        return INFO;
+    };
     let class = if tail == "succ" {
         Class::Success
     } else if tail == "dpd-dn" {
@@ -43,7 +49,11 @@ pub fn lookup(id: &str) -> Entry {
     } else {
         Class::Info
     };
-    Entry { class, phase: Some(phase), version: Some(version) }
+    Entry {
+        class,
+        phase: Some(phase),
+        version: Some(version),
+    }
 }
 
 /// The negotiation family of an ID, and the rest of the ID after it.
@@ -61,7 +71,8 @@ fn family(id: &str) -> Option<(Phase, IkeVersion, &str)> {
         return Some((Phase::One, IkeVersion::V2, tail));
     }
     // `ikev2-nego-fail-psk`, `ikev2-nego-enc-mismatch`, …: IKE_SA by design.md §5.
-    id.strip_prefix("ikev2-nego-").map(|tail| (Phase::One, IkeVersion::V2, tail))
+    id.strip_prefix("ikev2-nego-")
+        .map(|tail| (Phase::One, IkeVersion::V2, tail))
 }
 
 /// design.md §5's failure suffixes; a simultaneous-rekey `simul-fail` is benign.
@@ -107,10 +118,22 @@ mod tests {
     fn catalog_phase1_ids() {
         assert_eq!(class("ike-nego-p1-fail"), Class::Failure(None));
         assert_eq!(class("ike-nego-p1-fail-common"), Class::Failure(None));
-        assert_eq!(class("ike-nego-p1-fail-psk"), Class::Failure(Some(Pattern::PskMismatch)));
-        assert_eq!(class("ike-nego-p1-psk-idtype"), Class::Failure(Some(Pattern::IdMismatch)));
-        assert_eq!(class("ike-nego-p1-fail-cert"), Class::Failure(Some(Pattern::Certificate)));
-        assert_eq!(class("ike-nego-p1-cert-id-mismatch"), Class::Failure(Some(Pattern::IdMismatch)));
+        assert_eq!(
+            class("ike-nego-p1-fail-psk"),
+            Class::Failure(Some(Pattern::PskMismatch))
+        );
+        assert_eq!(
+            class("ike-nego-p1-psk-idtype"),
+            Class::Failure(Some(Pattern::IdMismatch))
+        );
+        assert_eq!(
+            class("ike-nego-p1-fail-cert"),
+            Class::Failure(Some(Pattern::Certificate))
+        );
+        assert_eq!(
+            class("ike-nego-p1-cert-id-mismatch"),
+            Class::Failure(Some(Pattern::IdMismatch))
+        );
         assert_eq!(class("ike-nego-p1-succ"), Class::Success);
         assert_eq!(class("ike-nego-p1-dpd-dn"), Class::DpdDown);
         assert_eq!(class("ike-nego-p1-cert-succ"), Class::Info);
@@ -120,10 +143,22 @@ mod tests {
     #[test]
     fn catalog_phase2_ids() {
         assert_eq!(class("ike-nego-p2-fail"), Class::Failure(None));
-        assert_eq!(class("ike-nego-p2-no-p1"), Class::Failure(Some(Pattern::NoPhase1Sa)));
-        assert_eq!(class("ike-nego-p2-p1-not-ready"), Class::Failure(Some(Pattern::NoPhase1Sa)));
-        assert_eq!(class("ike-nego-p2-proxy-id-bad"), Class::Failure(Some(Pattern::ProxyIdMismatch)));
-        assert_eq!(class("ike-nego-p2-proposal-bad"), Class::Failure(Some(Pattern::ProposalMismatch)));
+        assert_eq!(
+            class("ike-nego-p2-no-p1"),
+            Class::Failure(Some(Pattern::NoPhase1Sa))
+        );
+        assert_eq!(
+            class("ike-nego-p2-p1-not-ready"),
+            Class::Failure(Some(Pattern::NoPhase1Sa))
+        );
+        assert_eq!(
+            class("ike-nego-p2-proxy-id-bad"),
+            Class::Failure(Some(Pattern::ProxyIdMismatch))
+        );
+        assert_eq!(
+            class("ike-nego-p2-proposal-bad"),
+            Class::Failure(Some(Pattern::ProposalMismatch))
+        );
         assert_eq!(class("ike-nego-p2-succ"), Class::Success);
         assert_eq!(class("ike-nego-p2-simul-fail"), Class::Info);
         assert_eq!(class("ike-nego-p2-stale-p1"), Class::Info);
@@ -133,17 +168,35 @@ mod tests {
     fn catalog_ikev2_ids() {
         let e = lookup("ikev2-nego-enc-mismatch");
         assert_eq!(e.class, Class::Failure(Some(Pattern::ProposalMismatch)));
-        assert_eq!((e.phase, e.version), (Some(Phase::One), Some(IkeVersion::V2)));
-        assert_eq!(class("ikev2-nego-fail-fips"), Class::Failure(Some(Pattern::Other)));
-        assert_eq!(class("ikev2-nego-fail-psk"), Class::Failure(Some(Pattern::PskMismatch)));
-        assert_eq!(class("ikev2-nego-psk-idtype"), Class::Failure(Some(Pattern::IdMismatch)));
-        assert_eq!(class("ikev2-nego-cert-id-mismatch"), Class::Failure(Some(Pattern::IdMismatch)));
+        assert_eq!(
+            (e.phase, e.version),
+            (Some(Phase::One), Some(IkeVersion::V2))
+        );
+        assert_eq!(
+            class("ikev2-nego-fail-fips"),
+            Class::Failure(Some(Pattern::Other))
+        );
+        assert_eq!(
+            class("ikev2-nego-fail-psk"),
+            Class::Failure(Some(Pattern::PskMismatch))
+        );
+        assert_eq!(
+            class("ikev2-nego-psk-idtype"),
+            Class::Failure(Some(Pattern::IdMismatch))
+        );
+        assert_eq!(
+            class("ikev2-nego-cert-id-mismatch"),
+            Class::Failure(Some(Pattern::IdMismatch))
+        );
         assert_eq!(class("ikev2-nego-ike-dpd-dn"), Class::DpdDown);
         assert_eq!(class("ikev2-nego-child-simul-fail"), Class::Info);
         let child = lookup("ikev2-nego-child-ts-bad");
         assert_eq!(child.class, Class::Failure(Some(Pattern::ProxyIdMismatch)));
         assert_eq!(child.phase, Some(Phase::Two));
-        assert_eq!(class("ikev2-nego-child-no-p1"), Class::Failure(Some(Pattern::NoPhase1Sa)));
+        assert_eq!(
+            class("ikev2-nego-child-no-p1"),
+            Class::Failure(Some(Pattern::NoPhase1Sa))
+        );
         assert_eq!(class("ikev2-nego-ike-succ"), Class::Success);
         assert_eq!(class("ikev2-nego-cert-succ"), Class::Info);
     }

@@ -102,7 +102,9 @@ fn peer_of(description: &str) -> Option<String> {
     const MARK: &str = "peer IP ";
     if let Some(at) = description.find(MARK) {
         let rest = &description[at + MARK.len()..];
-        let end = rest.find(|c: char| c == '[' || c.is_whitespace()).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| c == '[' || c.is_whitespace())
+            .unwrap_or(rest.len());
         let peer = rest[..end].trim_end_matches('.');
         if !peer.is_empty() {
             return Some(peer.to_owned());

@@ -13,11 +13,23 @@ use crate::ike::{Pattern, Phase};
 
 /// Fragments per phase, most specific first; the first match wins.
 const PHASE1: &[(Pattern, &str)] = &[
-    (Pattern::PeerNotConfigured, r"couldn.t find configuration for ike phase.1 request"),
+    (
+        Pattern::PeerNotConfigured,
+        r"couldn.t find configuration for ike phase.1 request",
+    ),
     (Pattern::PskMismatch, r"pre.shared key mismatch"),
-    (Pattern::IdMismatch, r"peer.id must be type ip address|\bid mismatch|\bike id\b.*\bmismatch"),
-    (Pattern::Certificate, r"certificate authentication failed|certificate (validation|verification) fail"),
-    (Pattern::Authentication, r"authentication failure|authentication_failed|authentication failed"),
+    (
+        Pattern::IdMismatch,
+        r"peer.id must be type ip address|\bid mismatch|\bike id\b.*\bmismatch",
+    ),
+    (
+        Pattern::Certificate,
+        r"certificate authentication failed|certificate (validation|verification) fail",
+    ),
+    (
+        Pattern::Authentication,
+        r"authentication failure|authentication_failed|authentication failed",
+    ),
     (Pattern::Timeout, r"due to (negotiation )?timeout"),
     (
         Pattern::ProposalMismatch,
@@ -27,7 +39,10 @@ const PHASE1: &[(Pattern, &str)] = &[
 
 const PHASE2: &[(Pattern, &str)] = &[
     (Pattern::PfsMismatch, r"pfs group mismatched"),
-    (Pattern::ProxyIdMismatch, r"when processing proxy.id|traffic selector|ts_unacceptable|invalid_id_information"),
+    (
+        Pattern::ProxyIdMismatch,
+        r"when processing proxy.id|traffic selector|ts_unacceptable|invalid_id_information",
+    ),
     (Pattern::NoPhase1Sa, r"no (active )?(phase.1|ike) sa"),
     (Pattern::Timeout, r"due to (negotiation )?timeout"),
     (
@@ -61,8 +76,13 @@ pub fn normalise(description: &str) -> Text {
         Some(caps) => (Some(caps[1].to_owned()), &description[caps[0].len()..]),
         None => (None, description),
     };
-    let normalised = body.to_lowercase().replace(['\u{2019}', '\u{2018}', '`'], "'");
-    Text { gateway_prefix, normalised }
+    let normalised = body
+        .to_lowercase()
+        .replace(['\u{2019}', '\u{2018}', '`'], "'");
+    Text {
+        gateway_prefix,
+        normalised,
+    }
 }
 
 /// The pattern a normalised description names for `phase`, if any.
@@ -89,20 +109,33 @@ mod tests {
     #[test]
     fn patterns_peer_not_configured_seed_and_pan_table_spellings() {
         assert_eq!(
-            p1("IKE phase-1 negotiation is failed. Couldn't find configuration for IKE phase-1 request for peer IP 200.100.1.254[500]."),
+            p1(
+                "IKE phase-1 negotiation is failed. Couldn't find configuration for IKE phase-1 request for peer IP 200.100.1.254[500]."
+            ),
             Some(Pattern::PeerNotConfigured)
         );
         assert_eq!(
-            p1("IKE phase 1 negotiation is failed. Couldn\u{2019}t find configuration for IKE phase 1 request for peer IP x.x.x.x[1929]"),
+            p1(
+                "IKE phase 1 negotiation is failed. Couldn\u{2019}t find configuration for IKE phase 1 request for peer IP x.x.x.x[1929]"
+            ),
             Some(Pattern::PeerNotConfigured)
         );
     }
 
     #[test]
     fn patterns_timeout_spellings() {
-        assert_eq!(p1("… cookie:02f2:0000. Due to timeout."), Some(Pattern::Timeout));
-        assert_eq!(p1("… cookie:8422:0000 due to timeout."), Some(Pattern::Timeout));
-        assert_eq!(p2("… message id:0x1. Due to negotiation timeout."), Some(Pattern::Timeout));
+        assert_eq!(
+            p1("… cookie:02f2:0000. Due to timeout."),
+            Some(Pattern::Timeout)
+        );
+        assert_eq!(
+            p1("… cookie:8422:0000 due to timeout."),
+            Some(Pattern::Timeout)
+        );
+        assert_eq!(
+            p2("… message id:0x1. Due to negotiation timeout."),
+            Some(Pattern::Timeout)
+        );
     }
 
     #[test]
@@ -115,33 +148,65 @@ mod tests {
         ] {
             assert_eq!(p1(text), Some(Pattern::ProposalMismatch), "{text}");
         }
-        assert_eq!(p2("IKE phase-2 negotiation failed when processing SA payload."), Some(Pattern::ProposalMismatch));
+        assert_eq!(
+            p2("IKE phase-2 negotiation failed when processing SA payload."),
+            Some(Pattern::ProposalMismatch)
+        );
     }
 
     #[test]
     fn patterns_authentication_family() {
-        assert_eq!(p1("IKE phase-1 negotiation is failed likely due to pre-shared key mismatch."), Some(Pattern::PskMismatch));
-        assert_eq!(p1("When pre-shared key is used peer-ID must be type IP address."), Some(Pattern::IdMismatch));
-        assert_eq!(p1("IKEv2 certificate authentication failed."), Some(Pattern::Certificate));
-        assert_eq!(p1("x[500] - y[500]:0x7fa6 authentication failure"), Some(Pattern::Authentication));
-        assert_eq!(p1("received AUTHENTICATION_FAILED notify"), Some(Pattern::Authentication));
+        assert_eq!(
+            p1("IKE phase-1 negotiation is failed likely due to pre-shared key mismatch."),
+            Some(Pattern::PskMismatch)
+        );
+        assert_eq!(
+            p1("When pre-shared key is used peer-ID must be type IP address."),
+            Some(Pattern::IdMismatch)
+        );
+        assert_eq!(
+            p1("IKEv2 certificate authentication failed."),
+            Some(Pattern::Certificate)
+        );
+        assert_eq!(
+            p1("x[500] - y[500]:0x7fa6 authentication failure"),
+            Some(Pattern::Authentication)
+        );
+        assert_eq!(
+            p1("received AUTHENTICATION_FAILED notify"),
+            Some(Pattern::Authentication)
+        );
     }
 
     #[test]
     fn patterns_phase2_texts() {
-        assert_eq!(p2("pfs group mismatched:my: 2peer: 0"), Some(Pattern::PfsMismatch));
+        assert_eq!(
+            p2("pfs group mismatched:my: 2peer: 0"),
+            Some(Pattern::PfsMismatch)
+        );
         assert_eq!(
             p2("IKE phase-2 negotiation failed when processing Proxy ID. Received local id 1/24"),
             Some(Pattern::ProxyIdMismatch)
         );
-        assert_eq!(p2("IKEv2 child SA negotiation failed when processing traffic selector."), Some(Pattern::ProxyIdMismatch));
-        assert_eq!(p2("IKE phase-2 negotiation request received but no phase-1 SA is found."), Some(Pattern::NoPhase1Sa));
-        assert_eq!(p2("IKEv2 child SA negotiation request received but no active IKE SA is available."), Some(Pattern::NoPhase1Sa));
+        assert_eq!(
+            p2("IKEv2 child SA negotiation failed when processing traffic selector."),
+            Some(Pattern::ProxyIdMismatch)
+        );
+        assert_eq!(
+            p2("IKE phase-2 negotiation request received but no phase-1 SA is found."),
+            Some(Pattern::NoPhase1Sa)
+        );
+        assert_eq!(
+            p2("IKEv2 child SA negotiation request received but no active IKE SA is available."),
+            Some(Pattern::NoPhase1Sa)
+        );
     }
 
     #[test]
     fn patterns_gateway_prefix_is_split_off() {
-        let t = normalise("[IKE-GW-FGT]: Configured encryption algorithm 'AES256-CBC' was not presented");
+        let t = normalise(
+            "[IKE-GW-FGT]: Configured encryption algorithm 'AES256-CBC' was not presented",
+        );
         assert_eq!(t.gateway_prefix.as_deref(), Some("IKE-GW-FGT"));
         assert!(t.normalised.starts_with("configured encryption"));
     }
@@ -149,6 +214,9 @@ mod tests {
     #[test]
     fn patterns_unrelated_text_matches_nothing() {
         assert_eq!(p1("IKE phase-1 negotiation is failed."), None);
-        assert_eq!(p2("IKE protocol IPSec SA delete message sent to peer."), None);
+        assert_eq!(
+            p2("IKE protocol IPSec SA delete message sent to peer."),
+            None
+        );
     }
 }

@@ -58,7 +58,10 @@ pub fn proposal_diffs(phase: Phase, description: &str) -> Vec<ProposalDiff> {
 pub fn proxy_ids(description: &str) -> ProxyIds {
     PROXY_IDS
         .captures(description)
-        .map(|caps| ProxyIds { local_id: caps[1].to_owned(), remote_id: caps[2].to_owned() })
+        .map(|caps| ProxyIds {
+            local_id: caps[1].to_owned(),
+            remote_id: caps[2].to_owned(),
+        })
         .unwrap_or_default()
 }
 
@@ -71,14 +74,22 @@ mod tests {
         let diffs = proposal_diffs(Phase::Two, "pfs group mismatched:my: 2peer: 0");
         assert_eq!(
             diffs,
-            [ProposalDiff { phase: Phase::Two, parameter: Parameter::DhGroup, local: "2".into(), remote: "0".into() }]
+            [ProposalDiff {
+                phase: Phase::Two,
+                parameter: Parameter::DhGroup,
+                local: "2".into(),
+                remote: "0".into()
+            }]
         );
     }
 
     #[test]
     fn proposal_racoon_spacing() {
         let diffs = proposal_diffs(Phase::Two, "lifetime mismatched: my:3600 peer:28800.");
-        assert_eq!((diffs[0].parameter, diffs[0].remote.as_str()), (Parameter::Lifetime, "28800"));
+        assert_eq!(
+            (diffs[0].parameter, diffs[0].remote.as_str()),
+            (Parameter::Lifetime, "28800")
+        );
     }
 
     #[test]
@@ -86,8 +97,18 @@ mod tests {
         let text = "Configured encryption algorithm 'AES256-CBC' was not presented in the IKE proposal. Please ensure …";
         let diffs = proposal_diffs(Phase::One, text);
         assert_eq!(diffs.len(), 1);
-        assert_eq!((diffs[0].parameter, diffs[0].local.as_str(), diffs[0].remote.as_str()), (Parameter::Enctype, "AES256-CBC", ""));
-        let dh = proposal_diffs(Phase::One, "Configured DH group 'group20' was not presented in the IKE proposal.");
+        assert_eq!(
+            (
+                diffs[0].parameter,
+                diffs[0].local.as_str(),
+                diffs[0].remote.as_str()
+            ),
+            (Parameter::Enctype, "AES256-CBC", "")
+        );
+        let dh = proposal_diffs(
+            Phase::One,
+            "Configured DH group 'group20' was not presented in the IKE proposal.",
+        );
         assert_eq!(dh[0].parameter, Parameter::DhGroup);
     }
 
@@ -99,11 +120,20 @@ mod tests {
     #[test]
     fn proxy_ids_ikev1_text() {
         let text = "IKE phase-2 negotiation failed when processing Proxy ID. Received local id 172.16.20.0/24 type IPv4 address protocol 0 port 0, received remote id 10.10.0.0/16 type IPv4 address protocol 0 port 0.";
-        assert_eq!(proxy_ids(text), ProxyIds { local_id: "172.16.20.0/24".into(), remote_id: "10.10.0.0/16".into() });
+        assert_eq!(
+            proxy_ids(text),
+            ProxyIds {
+                local_id: "172.16.20.0/24".into(),
+                remote_id: "10.10.0.0/16".into()
+            }
+        );
     }
 
     #[test]
     fn proxy_ids_absent_are_empty() {
-        assert_eq!(proxy_ids("IKEv2 child SA negotiation failed when processing traffic selector."), ProxyIds::default());
+        assert_eq!(
+            proxy_ids("IKEv2 child SA negotiation failed when processing traffic selector."),
+            ProxyIds::default()
+        );
     }
 }

@@ -26,21 +26,39 @@ use crate::record::{Observation, RecordConfig};
 pub fn main(args: &DiagnoseArgs) -> ExitCode {
     let stdout = io::stdout();
     let stderr = io::stderr();
-    let code = run(args, &mut io::stdin().lock(), &mut stdout.lock(), &mut stderr.lock());
+    let code = run(
+        args,
+        &mut io::stdin().lock(),
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    );
     ExitCode::from(code)
 }
 
 /// Runs `diagnose`; returns the exit code.
-pub fn run(args: &DiagnoseArgs, stdin: &mut dyn Read, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+pub fn run(
+    args: &DiagnoseArgs,
+    stdin: &mut dyn Read,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
     let timezone = match TimeZone::get(&args.timezone) {
         Ok(tz) => tz,
         Err(error) => {
-            let _ = writeln!(err, "ike_exporter: invalid --timezone {:?}: {error}", args.timezone);
+            let _ = writeln!(
+                err,
+                "ike_exporter: invalid --timezone {:?}: {error}",
+                args.timezone
+            );
             return 2;
         }
     };
     let metrics = Arc::new(Metrics::new());
-    let config = PipelineConfig { clock: Clock::LogTime, timezone: timezone.clone(), record: RecordConfig::default() };
+    let config = PipelineConfig {
+        clock: Clock::LogTime,
+        timezone: timezone.clone(),
+        record: RecordConfig::default(),
+    };
     let mut pipeline = Pipeline::new(Arc::clone(&metrics), config);
     let mut report = Report::default();
     let mut failed = false;
@@ -49,7 +67,9 @@ pub fn run(args: &DiagnoseArgs, stdin: &mut dyn Read, out: &mut dyn Write, err: 
         let result = if name == "-" {
             read_source(&mut pipeline, &mut report, "stdin", args, stdin)
         } else {
-            File::open(path).and_then(|mut file| read_source(&mut pipeline, &mut report, &name, args, &mut file))
+            File::open(path).and_then(|mut file| {
+                read_source(&mut pipeline, &mut report, &name, args, &mut file)
+            })
         };
         if let Err(error) = result {
             failed = true;
@@ -87,7 +107,9 @@ fn read_source(
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
-        framer.commit(n, |frame| pipeline.frame(&mut src, frame, now, &mut observe));
+        framer.commit(n, |frame| {
+            pipeline.frame(&mut src, frame, now, &mut observe)
+        });
     }
     framer.flush(|frame| pipeline.frame(&mut src, frame, now, &mut observe));
     pipeline.finish(&mut src, now, &mut observe);

@@ -25,7 +25,11 @@ pub struct Span {
 
 impl Span {
     fn new(time: f64) -> Self {
-        Self { count: 1, first: time, last: time }
+        Self {
+            count: 1,
+            first: time,
+            last: time,
+        }
     }
 
     fn add(&mut self, time: f64) {
@@ -36,7 +40,9 @@ impl Span {
 }
 
 fn bump<K: Ord>(map: &mut BTreeMap<K, Span>, key: K, time: f64) {
-    map.entry(key).and_modify(|s| s.add(time)).or_insert_with(|| Span::new(time));
+    map.entry(key)
+        .and_modify(|s| s.add(time))
+        .or_insert_with(|| Span::new(time));
 }
 
 /// The latest negotiation outcome of a gateway or tunnel.
@@ -71,17 +77,30 @@ impl Report {
         if obs.event_id.is_some() {
             self.events += 1;
         }
-        let peer = self.devices.entry(obs.device).or_default().entry(obs.peer).or_default();
+        let peer = self
+            .devices
+            .entry(obs.device)
+            .or_default()
+            .entry(obs.peer)
+            .or_default();
         for diff in obs.proposal {
             bump(&mut peer.proposals, diff, obs.time);
         }
         if let Some(ids) = obs.proxy_ids {
-            bump(&mut peer.proxy_ids, (obs.object.clone(), ids.local_id, ids.remote_id), obs.time);
+            bump(
+                &mut peer.proxy_ids,
+                (obs.object.clone(), ids.local_id, ids.remote_id),
+                obs.time,
+            );
         }
         let Some(phase) = obs.phase else { return };
         let (up, pattern) = match obs.outcome {
             Outcome::Failure(pattern) => {
-                bump(&mut peer.failures, (phase, pattern, obs.object.clone(), obs.ike_version), obs.time);
+                bump(
+                    &mut peer.failures,
+                    (phase, pattern, obs.object.clone(), obs.ike_version),
+                    obs.time,
+                );
                 if pattern == Pattern::PeerNotConfigured || obs.object.is_empty() {
                     return;
                 }
@@ -97,7 +116,11 @@ impl Report {
             }
             Outcome::Info => return,
         };
-        let latest = Latest { time: obs.time, up, pattern };
+        let latest = Latest {
+            time: obs.time,
+            up,
+            pattern,
+        };
         peer.latest
             .entry((phase, obs.object))
             .and_modify(|l| {
@@ -116,7 +139,12 @@ impl Report {
     /// Writes the report for a person.
     pub fn write_text(&self, out: &mut dyn Write, tz: &TimeZone) -> io::Result<()> {
         let when = |t: f64| format_time(t, tz);
-        writeln!(out, "ike_exporter diagnose: {} vpn events from {} input(s)", self.events, self.sources.len())?;
+        writeln!(
+            out,
+            "ike_exporter diagnose: {} vpn events from {} input(s)",
+            self.events,
+            self.sources.len()
+        )?;
         if self.devices.is_empty() {
             writeln!(out, "No IKE events found.")?;
         }
@@ -125,13 +153,22 @@ impl Report {
             for (peer, r) in peers {
                 writeln!(out, "  Peer {peer}")?;
                 for ((phase, object), l) in &r.latest {
-                    let what = if *phase == Phase::One { "gateway" } else { "tunnel" };
+                    let what = if *phase == Phase::One {
+                        "gateway"
+                    } else {
+                        "tunnel"
+                    };
                     let state = match (l.up, l.pattern) {
                         (true, _) => "UP".to_owned(),
                         (false, Some(p)) => format!("DOWN ({})", p.as_str()),
                         (false, None) => "DOWN (DPD)".to_owned(),
                     };
-                    writeln!(out, "    Phase {} {what} {object}: {state} at {}", phase.as_str(), when(l.time))?;
+                    writeln!(
+                        out,
+                        "    Phase {} {what} {object}: {state} at {}",
+                        phase.as_str(),
+                        when(l.time)
+                    )?;
                 }
                 for ((phase, pattern, object, version), s) in &r.failures {
                     let version = version.map_or("?", IkeVersion::as_str);
@@ -151,10 +188,21 @@ impl Report {
                     }
                 }
                 for ((phase, object), s) in &r.successes {
-                    writeln!(out, "    Phase {} success x{} ({object}), last {}", phase.as_str(), s.count, when(s.last))?;
+                    writeln!(
+                        out,
+                        "    Phase {} success x{} ({object}), last {}",
+                        phase.as_str(),
+                        s.count,
+                        when(s.last)
+                    )?;
                 }
                 for (object, s) in &r.dpd_down {
-                    writeln!(out, "    DPD down x{} ({object}), last {}", s.count, when(s.last))?;
+                    writeln!(
+                        out,
+                        "    DPD down x{} ({object}), last {}",
+                        s.count,
+                        when(s.last)
+                    )?;
                 }
                 for (d, s) in &r.proposals {
                     writeln!(
@@ -194,7 +242,11 @@ impl Report {
                 peers: peers.iter().map(|(peer, r)| json_peer(peer, r)).collect(),
             })
             .collect();
-        JsonReport { inputs: &self.sources, vpn_events: self.events, devices }
+        JsonReport {
+            inputs: &self.sources,
+            vpn_events: self.events,
+            devices,
+        }
     }
 }
 
@@ -228,18 +280,35 @@ fn json_peer<'a>(peer: &'a str, r: &'a PeerReport) -> JsonPeer<'a> {
         successes: r
             .successes
             .iter()
-            .map(|((phase, object), span)| JsonCount { phase: Some(*phase), object, span: *span })
+            .map(|((phase, object), span)| JsonCount {
+                phase: Some(*phase),
+                object,
+                span: *span,
+            })
             .collect(),
         dpd_down: r
             .dpd_down
             .iter()
-            .map(|(object, span)| JsonCount { phase: Some(Phase::One), object, span: *span })
+            .map(|(object, span)| JsonCount {
+                phase: Some(Phase::One),
+                object,
+                span: *span,
+            })
             .collect(),
-        proposal_mismatches: r.proposals.iter().map(|(diff, span)| JsonProposal { diff, span: *span }).collect(),
+        proposal_mismatches: r
+            .proposals
+            .iter()
+            .map(|(diff, span)| JsonProposal { diff, span: *span })
+            .collect(),
         proxy_id_mismatches: r
             .proxy_ids
             .iter()
-            .map(|((tunnel, local_id, remote_id), span)| JsonProxy { tunnel, local_id, remote_id, span: *span })
+            .map(|((tunnel, local_id, remote_id), span)| JsonProxy {
+                tunnel,
+                local_id,
+                remote_id,
+                span: *span,
+            })
             .collect(),
     }
 }
@@ -248,7 +317,9 @@ fn format_time(t: f64, tz: &TimeZone) -> String {
     let Ok(ts) = Timestamp::from_millisecond((t * 1000.0).round() as i64) else {
         return t.to_string();
     };
-    ts.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S%.3f %:z").to_string()
+    ts.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M:%S%.3f %:z")
+        .to_string()
 }
 
 #[derive(Serialize)]

@@ -30,9 +30,14 @@ pub fn parse(payload: &str, host: Option<&str>) -> Result<Option<SystemRecord>, 
     let ext = body.get(ext_start..).unwrap_or("");
     let pairs = extension(ext);
     let get = |key: &str| {
-        pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| unescape(v.trim()).into_owned())
+        pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| unescape(v.trim()).into_owned())
     };
-    let event_id = get("cat").filter(|v| !v.is_empty()).ok_or(ParseError::Cef)?;
+    let event_id = get("cat")
+        .filter(|v| !v.is_empty())
+        .ok_or(ParseError::Cef)?;
     let device = get("dvchost")
         .filter(|v| !v.is_empty())
         .or_else(|| host.map(str::to_owned))
@@ -51,7 +56,9 @@ fn extension(ext: &str) -> Vec<(&str, &str)> {
     let starts = key_starts(ext);
     let mut pairs = Vec::with_capacity(starts.len());
     for (n, &(key_start, eq)) in starts.iter().enumerate() {
-        let value_end = starts.get(n + 1).map_or(ext.len(), |&(next, _)| next.saturating_sub(1));
+        let value_end = starts
+            .get(n + 1)
+            .map_or(ext.len(), |&(next, _)| next.saturating_sub(1));
         let value_start = (eq + 1).min(value_end);
         pairs.push((&ext[key_start..eq], &ext[value_start..value_end]));
     }
@@ -82,11 +89,43 @@ fn key_starts(ext: &str) -> Vec<(usize, usize)> {
 /// Keys of PAN-OS's CEF templates and the CEF dictionary keys they use.
 fn is_known_key(key: &str) -> bool {
     const KEYS: &[&str] = &[
-        "rt", "deviceExternalId", "fname", "msg", "externalId", "cat", "dvchost", "dvc", "src",
-        "dst", "spt", "dpt", "shost", "dhost", "suser", "duser", "start", "end", "act", "proto",
-        "app", "cnt", "request", "reason", "outcome", "deviceProcessName", "sourceTranslatedAddress",
+        "rt",
+        "deviceExternalId",
+        "fname",
+        "msg",
+        "externalId",
+        "cat",
+        "dvchost",
+        "dvc",
+        "src",
+        "dst",
+        "spt",
+        "dpt",
+        "shost",
+        "dhost",
+        "suser",
+        "duser",
+        "start",
+        "end",
+        "act",
+        "proto",
+        "app",
+        "cnt",
+        "request",
+        "reason",
+        "outcome",
+        "deviceProcessName",
+        "sourceTranslatedAddress",
     ];
-    const PREFIXES: &[&str] = &["PanOS", "cs", "cn", "cfp", "flexString", "flexNumber", "deviceCustom"];
+    const PREFIXES: &[&str] = &[
+        "PanOS",
+        "cs",
+        "cn",
+        "cfp",
+        "flexString",
+        "flexNumber",
+        "deviceCustom",
+    ];
     KEYS.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
@@ -102,7 +141,10 @@ mod tests {
         assert_eq!(rec.event_id, "ike-nego-p1-fail");
         assert_eq!(rec.object, "gw-branch-a");
         assert_eq!(rec.device.as_deref(), Some("fw-hq"));
-        assert!(rec.description.starts_with("IKE phase-1 negotiation is failed as initiator"));
+        assert!(
+            rec.description
+                .starts_with("IKE phase-1 negotiation is failed as initiator")
+        );
         assert!(rec.description.ends_with("due to timeout."));
         assert!(matches!(rec.time, Some(time::LogTime::Zoned(_))));
     }
@@ -118,7 +160,10 @@ mod tests {
     #[test]
     fn cef_escaped_pipe_in_header() {
         let line = r"CEF:0|Palo Alto Networks|PAN\|OS|10.1|vpn|SYSTEM|4|cat=ike-nego-p2-succ fname=t msg=ok";
-        assert_eq!(parse(line, None).unwrap().unwrap().event_id, "ike-nego-p2-succ");
+        assert_eq!(
+            parse(line, None).unwrap().unwrap().event_id,
+            "ike-nego-p2-succ"
+        );
     }
 
     #[test]

@@ -76,7 +76,9 @@ impl<'a> Fields<'a> {
             };
             let q = i + q;
             if bytes.get(q + 1) == Some(&b'"') {
-                owned.get_or_insert_with(String::new).push_str(&s[start..=q]);
+                owned
+                    .get_or_insert_with(String::new)
+                    .push_str(&s[start..=q]);
                 start = q + 2;
                 i = q + 2;
                 continue;
@@ -101,7 +103,11 @@ impl<'a> Fields<'a> {
                 }
                 None => {
                     self.rest = None;
-                    if after.is_empty() { value } else { Cow::Owned(format!("{value}{after}")) }
+                    if after.is_empty() {
+                        value
+                    } else {
+                        Cow::Owned(format!("{value}{after}"))
+                    }
                 }
             });
         }
@@ -154,7 +160,10 @@ mod tests {
 
     #[test]
     fn csv_fields_quoted_with_commas_and_doubled_quotes() {
-        assert_eq!(split(r#"a,"b, c","say ""hi""",,d"#), ["a", "b, c", r#"say "hi""#, "", "d"]);
+        assert_eq!(
+            split(r#"a,"b, c","say ""hi""",,d"#),
+            ["a", "b, c", r#"say "hi""#, "", "d"]
+        );
     }
 
     #[test]
@@ -183,7 +192,10 @@ mod tests {
     #[test]
     fn csv_system_17_fields_falls_back_to_host_then_serial() {
         let line = "1,2013/03/25 23:59:02,1606001116,SYSTEM,vpn,0,2012/02/25 00:53:56,,ike-config-p1-success,,0,0,general,informational,IKE daemon configuration load phase-1 succeeded.,0,0x0";
-        assert_eq!(parse_system(line, None).unwrap().unwrap().device.as_deref(), Some("1606001116"));
+        assert_eq!(
+            parse_system(line, None).unwrap().unwrap().device.as_deref(),
+            Some("1606001116")
+        );
         let with_host = parse_system(line, Some("relay")).unwrap().unwrap();
         assert_eq!(with_host.device.as_deref(), Some("relay"));
     }

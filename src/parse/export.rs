@@ -17,7 +17,6 @@ pub struct ExportColumns {
     object: Option<usize>,
     description: Option<usize>,
     device: Option<usize>,
-    serial: Option<usize>,
     subtype: Option<usize>,
     kind: Option<usize>,
     /// Time columns, most precise first.
@@ -25,7 +24,10 @@ pub struct ExportColumns {
 }
 
 fn normalise(name: &str) -> String {
-    name.trim().trim_start_matches('\u{feff}').trim().to_ascii_lowercase()
+    name.trim()
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Reads a header row; `None` unless it names both `Receive Time` and `Event ID`.
@@ -47,7 +49,6 @@ pub fn parse_header(line: &str) -> Option<ExportColumns> {
         object: find(&["object"]),
         description: find(&["description", "opaque"]),
         device: find(&["device name", "device_name"]),
-        serial: find(&["serial #", "serial", "serial number"]),
         subtype: find(&["threat/content type", "subtype", "sub type", "content type"]),
         kind: find(&["type"]),
         times: times.into_iter().flatten().collect(),
@@ -64,11 +65,15 @@ pub fn parse_row(cols: &ExportColumns, line: &str) -> Result<Option<SystemRecord
     if row.iter().all(|f| f.trim().is_empty()) {
         return Ok(None);
     }
-    let get = |i: Option<usize>| i.and_then(|i| row.get(i)).map(|f| f.trim()).filter(|f| !f.is_empty());
+    let get = |i: Option<usize>| {
+        i.and_then(|i| row.get(i))
+            .map(|f| f.trim())
+            .filter(|f| !f.is_empty())
+    };
     let event_id = get(Some(cols.event_id));
     let is_vpn = match (get(cols.subtype), get(cols.kind)) {
         (Some(subtype), _) => subtype == "vpn",
-        (None, Some(kind)) if kind == "vpn" => true,
+        (None, Some("vpn")) => true,
         _ => event_id.is_some_and(looks_like_vpn_event_id),
     };
     if !is_vpn {
@@ -79,16 +84,28 @@ pub fn parse_row(cols: &ExportColumns, line: &str) -> Result<Option<SystemRecord
         event_id: event_id.to_owned(),
         object: get(cols.object).unwrap_or_default().to_owned(),
         description: get(cols.description).unwrap_or_default().to_owned(),
-        device: get(cols.device).or(get(cols.serial)).map(str::to_owned),
-        time: cols.times.iter().find_map(|&i| get(Some(i)).and_then(time::parse_any)),
+        // design.md §5: Device Name, else the source's device, else unknown.
+        device: get(cols.device).map(str::to_owned),
+        time: cols
+            .times
+            .iter()
+            .find_map(|&i| get(Some(i)).and_then(time::parse_any)),
     }))
 }
 
 /// The `vpn` event ID families of catalog.md §2.
 fn looks_like_vpn_event_id(id: &str) -> bool {
-    ["ike-", "ikev2-", "ipsec-", "tunnel-status-", "keymgr-", "sdwan-tunnel-", "vpnctl-"]
-        .iter()
-        .any(|p| id.starts_with(p))
+    [
+        "ike-",
+        "ikev2-",
+        "ipsec-",
+        "tunnel-status-",
+        "keymgr-",
+        "sdwan-tunnel-",
+        "vpnctl-",
+    ]
+    .iter()
+    .any(|p| id.starts_with(p))
 }
 
 #[cfg(test)]

@@ -33,7 +33,12 @@ impl LineFramer {
     /// each read can deliver many lines at once.
     pub fn new(max_line_bytes: usize) -> Self {
         let capacity = (max_line_bytes.max(1) * 4).max(256 * 1024);
-        Self { buf: vec![0; capacity], filled: 0, max_line_bytes: max_line_bytes.max(1), skipping: false }
+        Self {
+            buf: vec![0; capacity],
+            filled: 0,
+            max_line_bytes: max_line_bytes.max(1),
+            skipping: false,
+        }
     }
 
     /// Free space for the next read.
@@ -132,7 +137,8 @@ impl LineFramer {
 /// without a CR before it.
 pub fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = block.strip_suffix(b"\n").unwrap_or(block);
-    body.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+    body.split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
 }
 
 #[cfg(test)]

@@ -44,7 +44,8 @@ static LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Where a line that ran into the previous one starts.
 static EMBEDDED_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4} +\[").expect("static regex compiles")
+    Regex::new(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4} +\[")
+        .expect("static regex compiles")
 });
 static COMPARED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\(?([a-z_]+) = ([^:()]*):([^()]*?)\)?\s*$").expect("static regex compiles")
@@ -76,7 +77,9 @@ pub fn split_lines(line: &str) -> Vec<(Option<Timestamp>, u64, String)> {
         let end = starts.get(n + 1).copied().unwrap_or(line.len());
         if let Some(caps) = LINE.captures(&line[start..end]) {
             let time = parse_time(&caps[1], &caps[2]);
-            let Ok(context) = caps[3].parse::<u64>() else { continue };
+            let Ok(context) = caps[3].parse::<u64>() else {
+                continue;
+            };
             out.push((time, context, caps[4].trim_end().to_owned()));
         }
     }
@@ -85,7 +88,10 @@ pub fn split_lines(line: &str) -> Vec<(Option<Timestamp>, u64, String)> {
 
 fn parse_time(clock: &str, offset: &str) -> Option<Timestamp> {
     let text = format!("{clock} {offset}");
-    jiff::fmt::strtime::parse("%Y-%m-%d %H:%M:%S%.f %z", &text).ok()?.to_timestamp().ok()
+    jiff::fmt::strtime::parse("%Y-%m-%d %H:%M:%S%.f %z", &text)
+        .ok()?
+        .to_timestamp()
+        .ok()
 }
 
 /// Limits of the assembler.
@@ -110,9 +116,15 @@ pub struct Assembler {
 
 impl Assembler {
     /// Feeds one ikemgr line; finished mismatches are pushed to `out`.
-    pub fn push(&mut self, time: Option<Timestamp>, context: u64, text: &str, out: &mut Vec<ProposalRecord>) {
+    pub fn push(
+        &mut self,
+        time: Option<Timestamp>,
+        context: u64,
+        text: &str,
+        out: &mut Vec<ProposalRecord>,
+    ) {
         self.seq += 1;
-        if self.seq % 256 == 0 {
+        if self.seq.is_multiple_of(256) {
             self.expire(time, out);
         }
         if !self.contexts.contains_key(&context) && self.contexts.len() >= MAX_CONTEXTS {
@@ -124,10 +136,10 @@ impl Assembler {
         if let Some(ends) = ike::endpoints(text) {
             ctx.peer = Some(ends.peer);
         }
-        if let Some(diff) = diff_of(text) {
-            if !ctx.diffs.contains(&diff) {
-                ctx.diffs.push(diff);
-            }
+        if let Some(diff) = diff_of(text)
+            && !ctx.diffs.contains(&diff)
+        {
+            ctx.diffs.push(diff);
         }
         if is_failure(text) {
             ctx.failed = true;
@@ -153,7 +165,10 @@ impl Assembler {
         let stale: Vec<u64> = self
             .contexts
             .iter()
-            .filter(|(_, c)| c.last_time.is_some_and(|t| now.as_second() - t.as_second() > CONTEXT_TTL_SECS))
+            .filter(|(_, c)| {
+                c.last_time
+                    .is_some_and(|t| now.as_second() - t.as_second() > CONTEXT_TTL_SECS)
+            })
             .map(|(k, _)| *k)
             .collect();
         for key in stale {
@@ -164,7 +179,11 @@ impl Assembler {
     }
 
     fn evict_oldest(&mut self, out: &mut Vec<ProposalRecord>) {
-        let oldest = self.contexts.iter().min_by_key(|(_, c)| c.last_seen).map(|(k, _)| *k);
+        let oldest = self
+            .contexts
+            .iter()
+            .min_by_key(|(_, c)| c.last_seen)
+            .map(|(k, _)| *k);
         if let Some(mut ctx) = oldest.and_then(|k| self.contexts.remove(&k)) {
             emit(&mut ctx, out);
         }
@@ -175,7 +194,11 @@ impl Assembler {
 fn emit(ctx: &mut Context, out: &mut Vec<ProposalRecord>) {
     if ctx.failed {
         let time = ctx.last_time.map(LogTime::Zoned);
-        out.extend(ctx.diffs.drain(..).map(|diff| ProposalRecord { peer: ctx.peer.clone(), diff, time }));
+        out.extend(ctx.diffs.drain(..).map(|diff| ProposalRecord {
+            peer: ctx.peer.clone(),
+            diff,
+            time,
+        }));
     }
     ctx.diffs.clear();
     ctx.failed = false;
@@ -260,7 +283,10 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].peer.as_deref(), Some("200.100.1.254"));
         assert_eq!(out[0].diff.parameter, Parameter::Hashtype);
-        assert_eq!((out[0].diff.local.as_str(), out[0].diff.remote.as_str()), ("SHA256", "SHA512"));
+        assert_eq!(
+            (out[0].diff.local.as_str(), out[0].diff.remote.as_str()),
+            ("SHA256", "SHA512")
+        );
     }
 
     #[test]
@@ -282,7 +308,10 @@ mod tests {
         assert_eq!(out[0].peer, None);
         assert_eq!(out[0].diff.phase, Phase::Two);
         assert_eq!(out[0].diff.parameter, Parameter::DhGroup);
-        assert_eq!((out[0].diff.local.as_str(), out[0].diff.remote.as_str()), ("14", "2"));
+        assert_eq!(
+            (out[0].diff.local.as_str(), out[0].diff.remote.as_str()),
+            ("14", "2")
+        );
     }
 
     #[test]

@@ -22,12 +22,19 @@ pub fn parse(payload: &str, host: Option<&str>) -> Result<Option<SystemRecord>, 
     }
     let attrs_start: usize = header.iter().map(|h| h.len() + 1).sum();
     let attrs = body.get(attrs_start..).unwrap_or("");
-    let delimiter = if v2 { delimiter(header[5]).ok_or(ParseError::Leef)? } else { '\t' };
+    let delimiter = if v2 {
+        delimiter(header[5]).ok_or(ParseError::Leef)?
+    } else {
+        '\t'
+    };
     let pairs: Vec<(&str, &str)> = split_unescaped(attrs, delimiter)
         .filter_map(|kv| kv.split_once('='))
         .collect();
     let get = |key: &str| {
-        pairs.iter().find(|(k, _)| k.trim() == key).map(|(_, v)| unescape(v.trim()).into_owned())
+        pairs
+            .iter()
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| unescape(v.trim()).into_owned())
     };
     if get("Subtype").as_deref() != Some("vpn") || get("cat").is_some_and(|c| c != "SYSTEM") {
         return Ok(None);
@@ -98,7 +105,10 @@ mod tests {
     fn leef1_tab_delimited() {
         let line = "LEEF:1.0|Palo Alto Networks|PAN-OS|8.1|ike-nego-p1-succ|cat=SYSTEM\tSubtype=vpn\tFilename=gw\tmsg=ok\tDeviceName=fw1";
         let rec = parse(line, None).unwrap().unwrap();
-        assert_eq!((rec.event_id.as_str(), rec.device.as_deref()), ("ike-nego-p1-succ", Some("fw1")));
+        assert_eq!(
+            (rec.event_id.as_str(), rec.device.as_deref()),
+            ("ike-nego-p1-succ", Some("fw1"))
+        );
     }
 
     #[test]

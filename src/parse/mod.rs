@@ -107,17 +107,22 @@ impl SourceParser {
         self.export.is_some()
     }
 
+    /// Reads the first line of an input: a GUI export header switches the
+    /// source to export mode. Only the first line can, so that a later line
+    /// that looks like a header (a spoofed syslog message, say) cannot.
+    pub fn first_line(&mut self, line: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(line);
+        if text.len() < 4096 && text.to_ascii_lowercase().contains("receive time") {
+            self.export = export::parse_header(&text);
+        }
+        self.export.is_some()
+    }
+
     /// Parses one line (without its newline). Records go to `out`; the result
     /// says whether the line was relevant (`false`: not an IKE line, ignored).
     pub fn parse_line(&mut self, line: &[u8], out: &mut Vec<Record>) -> Result<bool, ParseError> {
         let text = String::from_utf8_lossy(line);
         let text = text.as_ref();
-        if mentions_receive_time(text) {
-            if let Some(cols) = export::parse_header(text) {
-                self.export = Some(cols);
-                return Ok(false);
-            }
-        }
         if let Some(cols) = &self.export {
             return push(export::parse_row(cols, text)?, out);
         }
@@ -158,10 +163,6 @@ fn push(record: Option<SystemRecord>, out: &mut Vec<Record>) -> Result<bool, Par
     Ok(record.map(|r| out.push(Record::System(r))).is_some())
 }
 
-fn mentions_receive_time(text: &str) -> bool {
-    text.len() < 4096 && text.to_ascii_lowercase().contains("receive time")
-}
-
 /// A cheap test for "this was meant to be a PAN-OS vpn record", used to decide
 /// whether a broken envelope is an error or just another program's line.
 fn looks_like_vpn_record(text: &str) -> bool {
@@ -194,8 +195,13 @@ mod tests {
         let mut line = b"1,2024/03/12 10:15:02,0131,SYSTEM,vpn,0,2024/03/12 10:15:02,,ike-nego-p1-fail,gw-\xff,0,0,general,high,due to timeout.,1,0x0".to_vec();
         line.push(b'\0');
         let mut out = Vec::new();
-        assert_eq!(SourceParser::default().parse_line(&line, &mut out), Ok(true));
-        let Record::System(rec) = &out[0] else { panic!("expected a system record") };
+        assert_eq!(
+            SourceParser::default().parse_line(&line, &mut out),
+            Ok(true)
+        );
+        let Record::System(rec) = &out[0] else {
+            panic!("expected a system record")
+        };
         assert_eq!(rec.object, "gw-\u{fffd}");
     }
 
@@ -204,7 +210,7 @@ mod tests {
         let mut parser = SourceParser::default();
         let mut out = Vec::new();
         let header = "Receive Time,Type,Event ID,Object,Description,Device Name";
-        assert_eq!(parser.parse_line(header.as_bytes(), &mut out), Ok(false));
+        assert!(parser.first_line(header.as_bytes()));
         assert!(parser.in_export_mode());
         let row = "2024/03/12 09:04:31,vpn,ike-nego-p1-fail-psk,gw-partner,psk,fw-hq";
         assert_eq!(parser.parse_line(row.as_bytes(), &mut out), Ok(true));
@@ -212,8 +218,25 @@ mod tests {
     }
 
     #[test]
+    fn parse_export_header_only_counts_as_first_line() {
+        let mut parser = SourceParser::default();
+        let mut out = Vec::new();
+        let csv = "1,2024/03/12 10:15:02,0131,SYSTEM,vpn,0,2024/03/12 10:15:02,,ike-nego-p1-succ,gw,0,0,general,informational,ok,1,0x0";
+        assert!(!parser.first_line(csv.as_bytes()));
+        assert_eq!(parser.parse_line(csv.as_bytes(), &mut out), Ok(true));
+        assert_eq!(
+            parser.parse_line(b"Receive Time,Event ID", &mut out),
+            Ok(false)
+        );
+        assert!(!parser.in_export_mode());
+        assert_eq!(parser.parse_line(csv.as_bytes(), &mut out), Ok(true));
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
     fn parse_error_codes_are_distinct() {
-        let codes: std::collections::HashSet<_> = ParseError::ALL.iter().map(|e| e.code()).collect();
+        let codes: std::collections::HashSet<_> =
+            ParseError::ALL.iter().map(|e| e.code()).collect();
         assert_eq!(codes.len(), ParseError::ALL.len());
     }
 }

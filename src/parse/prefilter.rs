@@ -8,12 +8,16 @@
 //! that contain one, the way ripgrep searches, so a line without a marker costs
 //! one newline search and nothing else.
 
-use std::ops::ControlFlow;
-
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// The markers; any line containing none of them cannot be a record we want.
-const MARKERS: &[&str] = &["vpn", "]: {", "Receive Time", "receive time", "RECEIVE TIME"];
+const MARKERS: &[&str] = &[
+    "vpn",
+    "]: {",
+    "Receive Time",
+    "receive time",
+    "RECEIVE TIME",
+];
 
 /// Compiled marker search.
 #[derive(Debug, Clone)]
@@ -52,35 +56,31 @@ impl Prefilter {
     }
 
     /// Calls `visit` for each line of `block` (LF-separated; a CR before the LF
-    /// is removed) that contains a marker, and counts all lines. When `visit`
-    /// breaks, scanning stops after that line and only the lines up to it count.
-    pub fn scan(
-        &self,
-        block: &[u8],
-        mut visit: impl FnMut(&[u8]) -> ControlFlow<()>,
-    ) -> BlockStats {
+    /// is removed) that contains a marker, and counts all lines.
+    pub fn scan(&self, block: &[u8], mut visit: impl FnMut(&[u8])) -> BlockStats {
         if block.is_empty() {
             return BlockStats::default();
         }
         let body = block.strip_suffix(b"\n").unwrap_or(block);
         let mut visited = 0u64;
-        let mut scanned_to = body.len();
         let mut pos = 0;
         while pos <= body.len() {
-            let Some(hit) = self.markers.find(&body[pos..]) else { break };
+            let Some(hit) = self.markers.find(&body[pos..]) else {
+                break;
+            };
             let hit_at = pos + hit.start();
             let start = memchr::memrchr(b'\n', &body[pos..hit_at]).map_or(pos, |i| pos + i + 1);
             let end = memchr::memchr(b'\n', &body[hit_at..]).map_or(body.len(), |i| hit_at + i);
             let line = &body[start..end];
             visited += 1;
-            if visit(line.strip_suffix(b"\r").unwrap_or(line)).is_break() {
-                scanned_to = end;
-                break;
-            }
+            visit(line.strip_suffix(b"\r").unwrap_or(line));
             pos = end + 1;
         }
-        let lines = memchr::memchr_iter(b'\n', &body[..scanned_to]).count() as u64 + 1;
-        BlockStats { lines, skipped: lines - visited }
+        let lines = memchr::memchr_iter(b'\n', body).count() as u64 + 1;
+        BlockStats {
+            lines,
+            skipped: lines - visited,
+        }
     }
 }
 
@@ -92,33 +92,39 @@ mod tests {
     fn prefilter_visits_only_marked_lines() {
         let block = b"1,TRAFFIC,end\r\n1,SYSTEM,vpn,x\r\nnoise\n2021-07-06 [DEBG]: { 9: }: x\n";
         let mut seen = Vec::new();
-        let stats = Prefilter::new().scan(block, |l| {
-            seen.push(l.to_vec());
-            ControlFlow::Continue(())
-        });
-        assert_eq!(stats, BlockStats { lines: 4, skipped: 2 });
-        assert_eq!(seen, [b"1,SYSTEM,vpn,x".to_vec(), b"2021-07-06 [DEBG]: { 9: }: x".to_vec()]);
+        let stats = Prefilter::new().scan(block, |l| seen.push(l.to_vec()));
+        assert_eq!(
+            stats,
+            BlockStats {
+                lines: 4,
+                skipped: 2
+            }
+        );
+        assert_eq!(
+            seen,
+            [
+                b"1,SYSTEM,vpn,x".to_vec(),
+                b"2021-07-06 [DEBG]: { 9: }: x".to_vec()
+            ]
+        );
     }
 
     #[test]
     fn prefilter_visits_a_line_with_two_markers_once() {
         let mut n = 0;
-        let stats = Prefilter::new().scan(b"vpn vpn vpn\nvpn", |_| {
-            n += 1;
-            ControlFlow::Continue(())
-        });
+        let stats = Prefilter::new().scan(b"vpn vpn vpn\nvpn", |_| n += 1);
         assert_eq!((n, stats.lines, stats.skipped), (2, 2, 0));
     }
 
     #[test]
-    fn prefilter_stops_when_asked_and_counts_lines_up_to_there() {
-        let stats = Prefilter::new().scan(b"x\nvpn\ny\nvpn\n", |_| ControlFlow::Break(()));
-        assert_eq!(stats, BlockStats { lines: 2, skipped: 1 });
-    }
-
-    #[test]
     fn prefilter_counts_last_line_without_newline() {
-        let stats = Prefilter::new().scan(b"a\nb", |_| ControlFlow::Continue(()));
-        assert_eq!(stats, BlockStats { lines: 2, skipped: 2 });
+        let stats = Prefilter::new().scan(b"a\nb", |_| {});
+        assert_eq!(
+            stats,
+            BlockStats {
+                lines: 2,
+                skipped: 2
+            }
+        );
     }
 }

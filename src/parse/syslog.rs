@@ -24,28 +24,35 @@ pub struct HeaderError;
 /// Strips a syslog envelope, if there is one.
 pub fn strip(line: &str) -> Result<Envelope<'_>, HeaderError> {
     let rest = strip_pri(line)?;
-    if let Some(after_version) = rest.strip_prefix("1 ") {
-        if let Some(env) = rfc5424(after_version) {
-            return Ok(env);
-        }
+    if let Some(env) = rest.strip_prefix("1 ").and_then(rfc5424) {
+        return Ok(env);
     }
     if let Some(after_time) = bsd_timestamp(rest).or_else(|| rfc3339_timestamp(rest)) {
         return Ok(host_and_payload(after_time));
     }
     if rest.len() != line.len() {
         // A PRI followed by neither header: keep the payload if it is one.
-        return if looks_like_payload(rest) { Ok(plain(rest)) } else { Err(HeaderError) };
+        return if looks_like_payload(rest) {
+            Ok(plain(rest))
+        } else {
+            Err(HeaderError)
+        };
     }
     Ok(plain(line))
 }
 
 fn plain(payload: &str) -> Envelope<'_> {
-    Envelope { host: None, payload }
+    Envelope {
+        host: None,
+        payload,
+    }
 }
 
 /// Removes `<PRI>`; a `<` that does not open a valid PRI is an error.
 fn strip_pri(line: &str) -> Result<&str, HeaderError> {
-    let Some(rest) = line.strip_prefix('<') else { return Ok(line) };
+    let Some(rest) = line.strip_prefix('<') else {
+        return Ok(line);
+    };
     let end = rest.find('>').ok_or(HeaderError)?;
     let digits = &rest[..end];
     if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -63,7 +70,10 @@ fn rfc5424(rest: &str) -> Option<Envelope<'_>> {
     let tail = parts.next().unwrap_or("");
     let msg = skip_structured_data(tail)?;
     let host = (host != "-").then_some(host);
-    Some(Envelope { host, payload: msg.strip_prefix('\u{feff}').unwrap_or(msg) })
+    Some(Envelope {
+        host,
+        payload: msg.strip_prefix('\u{feff}').unwrap_or(msg),
+    })
 }
 
 /// Skips `-` or one or more `[id k="v" …]` elements (with `\]` escapes) and the
@@ -107,7 +117,11 @@ fn bsd_timestamp(s: &str) -> Option<&str> {
     let day_ok = (b[4] == b' ' || b[4].is_ascii_digit()) && b[5].is_ascii_digit();
     let clock = &b[7..15];
     let clock_ok = clock.iter().enumerate().all(|(i, c)| {
-        if i == 2 || i == 5 { *c == b':' } else { c.is_ascii_digit() }
+        if i == 2 || i == 5 {
+            *c == b':'
+        } else {
+            c.is_ascii_digit()
+        }
     });
     (MONTHS.contains(&&b[..3]) && b[6] == b' ' && day_ok && clock_ok).then(|| &s[16..])
 }
@@ -126,17 +140,29 @@ fn host_and_payload(s: &str) -> Envelope<'_> {
     if looks_like_payload(s) {
         return plain(s);
     }
-    let Some((host, rest)) = s.split_once(' ') else { return plain(s) };
+    let Some((host, rest)) = s.split_once(' ') else {
+        return plain(s);
+    };
     if looks_like_payload(rest) {
-        return Envelope { host: Some(host), payload: rest };
+        return Envelope {
+            host: Some(host),
+            payload: rest,
+        };
     }
     // Some relays insert a TAG (`host tag: payload` or `host tag[pid]: payload`).
-    if let Some((tag, payload)) = rest.split_once(' ') {
-        if tag.ends_with(':') && looks_like_payload(payload) {
-            return Envelope { host: Some(host), payload };
-        }
+    if let Some((tag, payload)) = rest.split_once(' ')
+        && tag.ends_with(':')
+        && looks_like_payload(payload)
+    {
+        return Envelope {
+            host: Some(host),
+            payload,
+        };
     }
-    Envelope { host: Some(host), payload: rest }
+    Envelope {
+        host: Some(host),
+        payload: rest,
+    }
 }
 
 /// True when `s` starts a PAN-OS CSV, CEF or LEEF record.
@@ -149,7 +175,8 @@ pub fn looks_like_payload(s: &str) -> bool {
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
     digits > 0
         && b.get(digits) == Some(&b',')
-        && b.get(digits + 1..digits + 6).is_some_and(|d| d[..4].iter().all(u8::is_ascii_digit) && d[4] == b'/')
+        && b.get(digits + 1..digits + 6)
+            .is_some_and(|d| d[..4].iter().all(u8::is_ascii_digit) && d[4] == b'/')
 }
 
 #[cfg(test)]
@@ -161,13 +188,25 @@ mod tests {
     #[test]
     fn syslog_bsd_with_pri_and_host() {
         let line = format!("<11>Mar 12 10:15:02 fw-hq {CSV}");
-        assert_eq!(strip(&line), Ok(Envelope { host: Some("fw-hq"), payload: CSV }));
+        assert_eq!(
+            strip(&line),
+            Ok(Envelope {
+                host: Some("fw-hq"),
+                payload: CSV
+            })
+        );
     }
 
     #[test]
     fn syslog_bsd_without_hostname_is_not_mistaken_for_host() {
         let line = format!("<11>Mar 12 10:15:02 {CSV}");
-        assert_eq!(strip(&line), Ok(Envelope { host: None, payload: CSV }));
+        assert_eq!(
+            strip(&line),
+            Ok(Envelope {
+                host: None,
+                payload: CSV
+            })
+        );
     }
 
     #[test]
@@ -179,7 +218,13 @@ mod tests {
     #[test]
     fn syslog_rfc5424_with_nil_structured_data() {
         let line = format!("<14>1 2024-03-12T10:15:40+00:00 fw-hq - - - - {CSV}");
-        assert_eq!(strip(&line), Ok(Envelope { host: Some("fw-hq"), payload: CSV }));
+        assert_eq!(
+            strip(&line),
+            Ok(Envelope {
+                host: Some("fw-hq"),
+                payload: CSV
+            })
+        );
     }
 
     #[test]
@@ -191,12 +236,24 @@ mod tests {
     #[test]
     fn syslog_rfc3164_with_tag_from_a_relay() {
         let line = format!("Mar 12 10:15:02 relay1 panos[123]: {CSV}");
-        assert_eq!(strip(&line), Ok(Envelope { host: Some("relay1"), payload: CSV }));
+        assert_eq!(
+            strip(&line),
+            Ok(Envelope {
+                host: Some("relay1"),
+                payload: CSV
+            })
+        );
     }
 
     #[test]
     fn syslog_bare_payload() {
-        assert_eq!(strip(CSV), Ok(Envelope { host: None, payload: CSV }));
+        assert_eq!(
+            strip(CSV),
+            Ok(Envelope {
+                host: None,
+                payload: CSV
+            })
+        );
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub fn parse_cef(text: &str) -> Option<LogTime> {
 
 /// Any of the formats above, tried in turn (GUI exports vary).
 pub fn parse_any(text: &str) -> Option<LogTime> {
-    parse_panos(text).or_else(|| parse_rfc3339(text)).or_else(|| parse_cef(text))
+    parse_panos(text)
+        .or_else(|| parse_rfc3339(text))
+        .or_else(|| parse_cef(text))
 }
 
 #[cfg(test)]

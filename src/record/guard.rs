@@ -43,8 +43,15 @@ pub struct LabelGuard {
 impl LabelGuard {
     /// A guard for `max` values plus the `always` ones.
     pub fn new(max: usize, always: impl IntoIterator<Item = String>) -> Self {
-        let always = always.into_iter().map(|v| sanitise(&v).into_owned()).collect();
-        Self { max, seen: HashSet::new(), always }
+        let always = always
+            .into_iter()
+            .map(|v| sanitise(&v).into_owned())
+            .collect();
+        Self {
+            max,
+            seen: HashSet::new(),
+            always,
+        }
     }
 
     /// The label value to use for `value` (already sanitised), and whether it

@@ -107,7 +107,10 @@ impl Recorder {
         let peer = self.guard_peer(&peer);
         let object = self.guard_object(&raw_object, event.phase);
         let event_id = self.guard_event_id(&event.event_id);
-        self.metrics.events.with_label_values(&[device.as_str(), event_id.as_str()]).inc();
+        self.metrics
+            .events
+            .with_label_values(&[device.as_str(), event_id.as_str()])
+            .inc();
 
         let obs = Observation {
             device,
@@ -131,9 +134,17 @@ impl Recorder {
     }
 
     /// Records a proposal difference assembled from ikemgr.log lines.
-    pub fn record_proposal(&mut self, record: &ProposalRecord, device: &str, time: f64) -> Observation {
+    pub fn record_proposal(
+        &mut self,
+        record: &ProposalRecord,
+        device: &str,
+        time: f64,
+    ) -> Observation {
         let device = sanitise(device).into_owned();
-        let peer = record.peer.as_deref().map_or(Cow::Borrowed(UNKNOWN), sanitise);
+        let peer = record
+            .peer
+            .as_deref()
+            .map_or(Cow::Borrowed(UNKNOWN), sanitise);
         let peer = self.guard_peer(&peer);
         let diff = sanitise_diff(&record.diff);
         self.count_proposal(&device, &peer, &diff);
@@ -161,8 +172,13 @@ impl Recorder {
                     Phase::Two => (&m.phase2_failures, &m.phase2_last_failure),
                 };
                 let p = pattern.as_str();
-                failures.with_label_values(&[base[0], base[1], base[2], version.as_str(), p]).inc();
-                keep_max(&last.with_label_values(&[base[0], base[1], base[2], p]), obs.time);
+                failures
+                    .with_label_values(&[base[0], base[1], base[2], version.as_str(), p])
+                    .inc();
+                keep_max(
+                    &last.with_label_values(&[base[0], base[1], base[2], p]),
+                    obs.time,
+                );
                 // design.md §5: no configured gateway, nothing to show as down.
                 if pattern != Pattern::PeerNotConfigured {
                     self.set_up(phase, obs, 0);
@@ -171,8 +187,17 @@ impl Recorder {
                     self.count_proposal(&obs.device, &obs.peer, diff);
                 }
                 if let Some(ids) = &obs.proxy_ids {
-                    let labels = [base[0], base[2], base[1], ids.local_id.as_str(), ids.remote_id.as_str()];
-                    self.metrics.proxy_id_mismatches.with_label_values(&labels).inc();
+                    let labels = [
+                        base[0],
+                        base[2],
+                        base[1],
+                        ids.local_id.as_str(),
+                        ids.remote_id.as_str(),
+                    ];
+                    self.metrics
+                        .proxy_id_mismatches
+                        .with_label_values(&labels)
+                        .inc();
                 }
             }
             Outcome::Success => {
@@ -180,7 +205,9 @@ impl Recorder {
                     Phase::One => (&m.phase1_successes, &m.phase1_last_success),
                     Phase::Two => (&m.phase2_successes, &m.phase2_last_success),
                 };
-                successes.with_label_values(&[base[0], base[1], base[2], version.as_str()]).inc();
+                successes
+                    .with_label_values(&[base[0], base[1], base[2], version.as_str()])
+                    .inc();
                 keep_max(&last.with_label_values(&base), obs.time);
                 self.set_up(phase, obs, 1);
             }
@@ -195,7 +222,12 @@ impl Recorder {
         if obs.object.is_empty() {
             return;
         }
-        let key = (phase, obs.device.clone(), obs.object.clone(), obs.peer.clone());
+        let key = (
+            phase,
+            obs.device.clone(),
+            obs.object.clone(),
+            obs.peer.clone(),
+        );
         let newest = self.up_times.get(&key).is_none_or(|&t| obs.time >= t);
         if !newest {
             return;
@@ -205,7 +237,9 @@ impl Recorder {
             Phase::One => &self.metrics.phase1_up,
             Phase::Two => &self.metrics.phase2_up,
         };
-        gauge.with_label_values(&[obs.device.as_str(), obs.object.as_str(), obs.peer.as_str()]).set(value);
+        gauge
+            .with_label_values(&[obs.device.as_str(), obs.object.as_str(), obs.peer.as_str()])
+            .set(value);
     }
 
     fn count_proposal(&self, device: &str, peer: &str, diff: &ProposalDiff) {
@@ -217,13 +251,19 @@ impl Recorder {
             diff.local.as_str(),
             diff.remote.as_str(),
         ];
-        self.metrics.proposal_mismatches.with_label_values(&labels).inc();
+        self.metrics
+            .proposal_mismatches
+            .with_label_values(&labels)
+            .inc();
     }
 
     fn guard_peer(&mut self, peer: &str) -> String {
         let (value, folded) = self.peer_guard.admit(peer);
         if folded {
-            self.metrics.label_overflow.with_label_values(&["peer"]).inc();
+            self.metrics
+                .label_overflow
+                .with_label_values(&["peer"])
+                .inc();
         }
         value.to_owned()
     }
@@ -231,8 +271,15 @@ impl Recorder {
     fn guard_object(&mut self, object: &str, phase: Option<Phase>) -> String {
         let (value, folded) = self.object_guard.admit(object);
         if folded {
-            let label = if phase == Some(Phase::Two) { "tunnel" } else { "gateway" };
-            self.metrics.label_overflow.with_label_values(&[label]).inc();
+            let label = if phase == Some(Phase::Two) {
+                "tunnel"
+            } else {
+                "gateway"
+            };
+            self.metrics
+                .label_overflow
+                .with_label_values(&[label])
+                .inc();
         }
         value.to_owned()
     }
@@ -241,7 +288,10 @@ impl Recorder {
         let event_id = sanitise(event_id);
         let (value, folded) = self.event_id_guard.admit(&event_id);
         if folded {
-            self.metrics.label_overflow.with_label_values(&["event_id"]).inc();
+            self.metrics
+                .label_overflow
+                .with_label_values(&["event_id"])
+                .inc();
         }
         value.to_owned()
     }

@@ -20,7 +20,11 @@ impl PeerResolver {
     /// (device, object) pairs are remembered (later new pairs are not learned,
     /// known ones still update).
     pub fn new(configured: HashMap<String, String>, max_learned: usize) -> Self {
-        Self { configured, learned: HashMap::new(), max_learned }
+        Self {
+            configured,
+            learned: HashMap::new(),
+            max_learned,
+        }
     }
 
     /// Remembers that `object` on `device` talks to `peer`.
@@ -74,6 +78,9 @@ mod tests {
         peers.learn("fw", "a", "1");
         peers.learn("fw", "b", "2");
         peers.learn("fw", "a", "3");
-        assert_eq!((peers.resolve("fw", "a"), peers.resolve("fw", "b")), ("3", UNKNOWN));
+        assert_eq!(
+            (peers.resolve("fw", "a"), peers.resolve("fw", "b")),
+            ("3", UNKNOWN)
+        );
     }
 }

@@ -1,0 +1,157 @@
+//! The `diagnose` command line as a user runs it: formats, standard input,
+//! exit codes and error messages.
+
+use crate::support::{fixture, run};
+
+fn path(rel: &str) -> String {
+    fixture(rel).to_str().expect("UTF-8 path").to_owned()
+}
+
+#[test]
+fn diagnose_text_names_pattern_peer_and_checks() {
+    let seed = path("corpus/seed-phase1-patterns.log");
+    let out = run(&["diagnose", "--timezone", "Asia/Tokyo", &seed], None);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Device PA-VM"), "{text}");
+    assert!(text.contains("Peer 200.100.1.254"), "{text}");
+    assert!(text.contains("psk_mismatch x1"), "{text}");
+    assert!(text.contains("2021-07-06 18:50:03.000 +09:00"), "{text}");
+    assert!(
+        text.contains("Peer Address"),
+        "the peer_not_configured check is printed: {text}"
+    );
+    assert!(
+        text.contains("Phase 1 gateway gw-to-vpn: DOWN (psk_mismatch)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diagnose_json_is_machine_readable() {
+    let mixed = path("corpus/mixed-traffic.log");
+    let out = run(&["diagnose", "--format", "json", &mixed], None);
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["vpn_events"], 27);
+    let devices = json["devices"].as_array().unwrap();
+    let hq = devices
+        .iter()
+        .find(|d| d["device"] == "fw-hq")
+        .expect("fw-hq");
+    let peer = hq["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer"] == "198.51.100.20")
+        .unwrap();
+    let pfs = peer["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["pattern"] == "pfs_mismatch")
+        .unwrap();
+    assert_eq!(pfs["phase"], "2");
+    assert_eq!(pfs["count"], 1);
+    assert!(!pfs["checks"].as_array().unwrap().is_empty());
+    let diff = &peer["proposal_mismatches"][0];
+    assert_eq!(
+        (
+            diff["parameter"].as_str(),
+            diff["local"].as_str(),
+            diff["remote"].as_str()
+        ),
+        (Some("dh_group"), Some("2"), Some("0"))
+    );
+}
+
+#[test]
+fn diagnose_reads_standard_input() {
+    let input = std::fs::read(fixture("corpus/formats.log")).unwrap();
+    let out = run(&["diagnose", "--format", "prometheus", "-"], Some(&input));
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(r#"ike_exporter_lines_total{source="stdin"} 24"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"ike_phase1_up{device="fw-hq",gateway="gw-branch-a",peer="198.51.100.20"} 1"#
+        )
+    );
+}
+
+#[test]
+fn diagnose_unreadable_file_reports_the_rest_and_exits_1() {
+    let seed = path("corpus/seed-phase1-patterns.log");
+    let out = run(
+        &[
+            "diagnose",
+            "--format",
+            "prometheus",
+            "/nonexistent/ike.log",
+            &seed,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("/nonexistent/ike.log"), "{err}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("ike_phase1_failures_total"),
+        "the readable file is reported: {text}"
+    );
+}
+
+#[test]
+fn diagnose_usage_errors_exit_2() {
+    assert_eq!(run(&["diagnose"], None).status.code(), Some(2));
+    assert_eq!(
+        run(&["diagnose", "--format", "xml", "x"], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    let bad_tz = run(&["diagnose", "--timezone", "Mars/Olympus", "x"], None);
+    assert_eq!(bad_tz.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_tz.stderr).contains("Mars/Olympus"));
+}
+
+#[test]
+fn diagnose_prometheus_output_passes_promtool_when_installed() {
+    let Ok(promtool) = which("promtool") else {
+        // .ci/run installs promtool; a developer machine may lack it.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool must be installed in CI"
+        );
+        return;
+    };
+    let mixed = path("corpus/mixed-traffic.log");
+    let out = run(&["diagnose", "--format", "prometheus", &mixed], None);
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &out.stdout).unwrap();
+    let result = child.wait_with_output().unwrap();
+    assert!(
+        result.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the `ike_exporter` binary and library driven from outside.
+
+mod support;
+
+// Golden: every corpus and fixture log through `diagnose --format prometheus`.
+mod golden;
+// The diagnose command line: formats, exit codes, errors.
+mod diagnose_cli;
+// Properties: no input bytes make a parser panic; good lines survive bad ones.
+mod properties;
+// The README's metrics table matches the code.
+mod readme;

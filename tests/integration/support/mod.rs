@@ -1,0 +1,52 @@
+//! Shared helpers: run the binary, parse exposition samples.
+
+pub mod exposition;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture path under `tests/fixtures`.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+/// Runs the binary with `args` and optional standard input.
+pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ike_exporter"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input).expect("stdin accepts the input");
+    }
+    child.wait_with_output().expect("the binary finishes")
+}
+
+/// Runs `diagnose --format prometheus` on a file with extra arguments.
+pub fn diagnose_prometheus(path: &Path, extra: &[&str]) -> String {
+    let path = path.to_str().expect("fixture paths are UTF-8");
+    let mut args = vec!["diagnose", "--format", "prometheus"];
+    args.extend_from_slice(extra);
+    args.push(path);
+    let out = run(&args, None);
+    assert!(
+        out.status.success(),
+        "diagnose failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("exposition is UTF-8")
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the real components the integration tests run (design: no mocks of
+# Prometheus tooling). Debian packages; needs root and apt. Skips what is there.
+set -euo pipefail
+
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "test dependencies present: promtool"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing ${need[*]} and cannot install them here (needs root and apt-get)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "installed: ${need[*]}"
