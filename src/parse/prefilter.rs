@@ -1,23 +1,19 @@
 //! Byte-level prefilter: finds the few lines worth parsing.
 //!
-//! A firewall's syslog is mostly TRAFFIC and THREAT logs. Every PAN-OS `vpn`
-//! record, in every format, contains the bytes `vpn` (`,vpn,`, `|vpn|`,
-//! `Subtype=vpn`); ikemgr.log lines contain `]: {`; a GUI export starts with a
-//! header naming `Receive Time`. The prefilter searches a whole block of lines
-//! for these markers at once (SIMD via aho-corasick) and visits only the lines
-//! that contain one, the way ripgrep searches, so a line without a marker costs
-//! one newline search and nothing else.
+//! A firewall's syslog is mostly TRAFFIC and THREAT logs. Every PAN-OS SYSTEM
+//! `vpn` record carries its type and subtype side by side: `,SYSTEM,vpn,` in
+//! CSV, `|vpn|SYSTEM|` in CEF, `Subtype=vpn` in LEEF; ikemgr.log lines contain
+//! `]: {`. The markers are that specific so that TRAFFIC lines through a zone
+//! or rule named `vpn` are not parsed. (A GUI export's header is read as the
+//! input's first line and its rows are parsed without the prefilter.) The
+//! prefilter searches a whole block of lines for the markers at once (SIMD via
+//! aho-corasick) and visits only the lines that contain one, the way ripgrep
+//! searches, so a line without a marker costs one newline search.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// The markers; any line containing none of them cannot be a record we want.
-const MARKERS: &[&str] = &[
-    "vpn",
-    "]: {",
-    "Receive Time",
-    "receive time",
-    "RECEIVE TIME",
-];
+const MARKERS: &[&str] = &[",SYSTEM,vpn,", "|vpn|SYSTEM|", "Subtype=vpn", "]: {"];
 
 /// Compiled marker search.
 #[derive(Debug, Clone)]
@@ -90,7 +86,8 @@ mod tests {
 
     #[test]
     fn prefilter_visits_only_marked_lines() {
-        let block = b"1,TRAFFIC,end\r\n1,SYSTEM,vpn,x\r\nnoise\n2021-07-06 [DEBG]: { 9: }: x\n";
+        let block =
+            b"1,TRAFFIC,end,vpn,\r\n1,SYSTEM,vpn,x\r\nnoise\n2021-07-06 [DEBG]: { 9: }: x\n";
         let mut seen = Vec::new();
         let stats = Prefilter::new().scan(block, |l| seen.push(l.to_vec()));
         assert_eq!(
@@ -112,7 +109,7 @@ mod tests {
     #[test]
     fn prefilter_visits_a_line_with_two_markers_once() {
         let mut n = 0;
-        let stats = Prefilter::new().scan(b"vpn vpn vpn\nvpn", |_| n += 1);
+        let stats = Prefilter::new().scan(b"|vpn|SYSTEM| Subtype=vpn\nSubtype=vpn", |_| n += 1);
         assert_eq!((n, stats.lines, stats.skipped), (2, 2, 0));
     }
 
