@@ -224,12 +224,16 @@ pub struct SourceMetrics {
 
 impl SourceMetrics {
     /// Counts a batch of lines at once.
-    pub fn lines_read(&self, lines: u64, bytes: u64, ignored: u64, now: f64) {
+    pub fn lines_read(&self, lines: u64, ignored: u64, now: f64) {
         if lines > 0 {
             self.lines.inc_by(lines);
             self.ignored.inc_by(ignored);
             self.last_line.set(now);
         }
+    }
+
+    /// Counts bytes read.
+    pub fn bytes_read(&self, bytes: u64) {
         self.bytes.inc_by(bytes);
     }
 
@@ -270,7 +274,7 @@ mod tests {
     #[test]
     fn metrics_encode_build_info_and_source_counters() {
         let metrics = Metrics::new();
-        metrics.source("fw").lines_read(10, 100, 9, 1.0);
+        metrics.source("fw").lines_read(10, 9, 1.0);
         metrics.source("fw").parse_error("csv");
         let text = metrics.encode();
         assert!(text.contains("ike_exporter_build_info{revision="));

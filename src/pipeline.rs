@@ -6,6 +6,7 @@
 //! recorder and its learned peers). Line and byte counters are updated once
 //! per block, not per line.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
@@ -36,17 +37,52 @@ pub struct PipelineConfig {
     pub record: RecordConfig,
 }
 
+/// What one input delivered, for `diagnose`'s summary (the same counts go to
+/// the `ike_exporter_*` metrics).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SourceTotals {
+    pub lines: u64,
+    pub bytes: u64,
+    pub ignored: u64,
+    pub parse_errors: BTreeMap<&'static str, u64>,
+}
+
 /// One input's state.
 #[derive(Debug)]
 pub struct SourceState {
     device: Option<String>,
     parser: SourceParser,
     metrics: SourceMetrics,
+    totals: SourceTotals,
     /// Whether the first line was seen (only it can be a GUI export header).
     started: bool,
     /// GUI exports list newest first; in `diagnose` their records are sorted
     /// by time before recording so that peers are learned in log order.
     deferred: Vec<(f64, Record)>,
+}
+
+impl SourceState {
+    /// Counts bytes as the transport reads them (over-long lines included).
+    pub fn count_bytes(&mut self, bytes: u64) {
+        self.totals.bytes += bytes;
+        self.metrics.bytes_read(bytes);
+    }
+
+    /// What this input delivered so far.
+    pub fn totals(&self) -> &SourceTotals {
+        &self.totals
+    }
+
+    fn count_lines(&mut self, lines: u64, ignored: u64, now: f64) {
+        self.totals.lines += lines;
+        self.totals.ignored += ignored;
+        self.metrics.lines_read(lines, ignored, now);
+    }
+
+    fn count_error(&mut self, error: ParseError) {
+        *self.totals.parse_errors.entry(error.code()).or_default() += 1;
+        self.metrics.parse_error(error.code());
+    }
 }
 
 /// Records per GUI export held for sorting before they are recorded in order.
@@ -85,6 +121,7 @@ impl Pipeline {
             device: device.map(str::to_owned),
             parser: SourceParser::default(),
             metrics: self.metrics.source(name),
+            totals: SourceTotals::default(),
             started: false,
             deferred: Vec::new(),
         }
@@ -101,14 +138,14 @@ impl Pipeline {
         match frame {
             Frame::Lines(block) => self.block(src, block, now, observe),
             Frame::TooLong => {
-                src.metrics.lines_read(1, 0, 0, now);
-                src.metrics.parse_error(ParseError::TooLong.code());
+                src.count_lines(1, 0, now);
+                src.count_error(ParseError::TooLong);
             }
         }
     }
 
     /// Processes a block of complete lines (`\n`-separated; the last may lack
-    /// its `\n` at end of input). Bytes are counted here, newlines included.
+    /// its `\n` at end of input).
     pub fn block(
         &mut self,
         src: &mut SourceState,
@@ -144,8 +181,7 @@ impl Pipeline {
             });
             lines += stats.lines;
         }
-        src.metrics
-            .lines_read(lines, block.len() as u64, lines - relevant, now);
+        src.count_lines(lines, lines - relevant, now);
     }
 
     /// Parses, classifies and records one line; true when it was relevant.
@@ -160,7 +196,7 @@ impl Pipeline {
         let relevant = match src.parser.parse_line(line, &mut records) {
             Ok(relevant) => relevant,
             Err(error) => {
-                src.metrics.parse_error(error.code());
+                src.count_error(error);
                 true
             }
         };

@@ -37,10 +37,27 @@ const INFO: Entry = Entry {
 
 /// Looks up an event ID.
 pub fn lookup(id: &str) -> Entry {
-    let Some((phase, version, tail)) = family(id) else {
-        return INFO;
-    };
-    let class = if tail == "succ" {
+    if let Some((phase, version, tail)) = family(id) {
+        return Entry {
+            class: class_of(tail),
+            phase: Some(phase),
+            version: Some(version),
+        };
+    }
+    // An IKEv1 negotiation ID that names no phase (none is known today): a
+    // failure still counts, its phase taken from the text by the classifier.
+    match id.strip_prefix("ike-nego-").map(class_of) {
+        Some(class @ Class::Failure(_)) => Entry {
+            class,
+            phase: None,
+            version: Some(IkeVersion::V1),
+        },
+        _ => INFO,
+    }
+}
+
+fn class_of(tail: &str) -> Class {
+    if tail == "succ" {
         Class::Success
     } else if tail == "dpd-dn" {
         Class::DpdDown
@@ -48,11 +65,6 @@ pub fn lookup(id: &str) -> Entry {
         Class::Failure(fixed_pattern(tail))
     } else {
         Class::Info
-    };
-    Entry {
-        class,
-        phase: Some(phase),
-        version: Some(version),
     }
 }
 
@@ -75,35 +87,55 @@ fn family(id: &str) -> Option<(Phase, IkeVersion, &str)> {
         .map(|tail| (Phase::One, IkeVersion::V2, tail))
 }
 
+/// True when `tail` is `suffix` or ends with `-suffix`.
+fn has_suffix(tail: &str, suffix: &str) -> bool {
+    tail.strip_suffix(suffix)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('-'))
+}
+
 /// design.md §5's failure suffixes; a simultaneous-rekey `simul-fail` is benign.
 fn is_failure(tail: &str) -> bool {
-    if tail.ends_with("simul-fail") {
+    if has_suffix(tail, "simul-fail") {
         return false;
     }
-    tail == "fail"
-        || tail.ends_with("-fail")
+    const SUFFIXES: [&str; 6] = [
+        "fail",
+        "bad",
+        "no-p1",
+        "p1-not-ready",
+        "psk-idtype",
+        "mismatch",
+    ];
+    SUFFIXES.iter().any(|s| has_suffix(tail, s))
         || tail.starts_with("fail-")
         || tail.contains("-fail-")
-        || tail.ends_with("bad")
-        || tail == "no-p1"
-        || tail.ends_with("p1-not-ready")
-        || tail == "psk-idtype"
-        || tail.ends_with("mismatch")
 }
 
 /// The pattern an ID decides by itself; `None` when the description must.
 fn fixed_pattern(tail: &str) -> Option<Pattern> {
-    Some(match tail {
-        "fail-psk" => Pattern::PskMismatch,
-        "psk-idtype" | "cert-id-mismatch" => Pattern::IdMismatch,
-        "fail-cert" => Pattern::Certificate,
-        "proxy-id-bad" | "ts-bad" => Pattern::ProxyIdMismatch,
-        "proposal-bad" => Pattern::ProposalMismatch,
-        "no-p1" | "p1-not-ready" => Pattern::NoPhase1Sa,
-        "fail-fips" => Pattern::Other,
-        t if t.ends_with("-mismatch") => Pattern::ProposalMismatch,
-        _ => return None,
-    })
+    const FIXED: [(&str, Pattern); 13] = [
+        ("fail-psk", Pattern::PskMismatch),
+        ("psk-idtype", Pattern::IdMismatch),
+        ("cert-id-mismatch", Pattern::IdMismatch),
+        ("fail-cert", Pattern::Certificate),
+        ("proxy-id-bad", Pattern::ProxyIdMismatch),
+        ("ts-bad", Pattern::ProxyIdMismatch),
+        ("proposal-bad", Pattern::ProposalMismatch),
+        ("no-p1", Pattern::NoPhase1Sa),
+        ("p1-not-ready", Pattern::NoPhase1Sa),
+        ("fail-fips", Pattern::Other),
+        // IKEv2 11.x: a proposal algorithm the peer did not offer.
+        ("enc-mismatch", Pattern::ProposalMismatch),
+        ("integ-mismatch", Pattern::ProposalMismatch),
+        ("dh-mismatch", Pattern::ProposalMismatch),
+    ];
+    if has_suffix(tail, "prf-mismatch") {
+        return Some(Pattern::ProposalMismatch);
+    }
+    FIXED
+        .iter()
+        .find(|(suffix, _)| has_suffix(tail, suffix))
+        .map(|(_, p)| *p)
 }
 
 #[cfg(test)]
@@ -215,6 +247,25 @@ mod tests {
         ] {
             assert_eq!(lookup(id), INFO, "{id}");
         }
+    }
+
+    #[test]
+    fn catalog_suffixes_apply_to_unknown_ids() {
+        assert_eq!(
+            class("ike-nego-p2-rekey-no-p1"),
+            Class::Failure(Some(Pattern::NoPhase1Sa))
+        );
+        assert_eq!(
+            class("ike-nego-p1-foo-psk-idtype"),
+            Class::Failure(Some(Pattern::IdMismatch))
+        );
+        assert_eq!(class("ikev2-nego-auth-mismatch"), Class::Failure(None));
+        assert_eq!(class("ike-nego-p1-nobad"), Class::Info);
+        let phaseless = lookup("ike-nego-fail-new");
+        assert_eq!(
+            (phaseless.class, phaseless.phase),
+            (Class::Failure(None), None)
+        );
     }
 
     #[test]

@@ -11,6 +11,10 @@ pub mod catalog;
 pub mod patterns;
 pub mod proposal;
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use crate::ike::{self, IkeVersion, Pattern, Phase, ProposalDiff};
 use crate::parse::SystemRecord;
 
@@ -56,7 +60,15 @@ pub fn classify(record: &SystemRecord) -> Event {
     } else {
         record.object.clone()
     };
-    let outcome = match (entry.class, entry.phase) {
+    let phase = match entry.class {
+        Class::Failure(_) => Some(
+            entry
+                .phase
+                .unwrap_or_else(|| phase_from_text(&text.normalised)),
+        ),
+        _ => entry.phase,
+    };
+    let outcome = match (entry.class, phase) {
         (Class::Failure(fixed), Some(phase)) => {
             let described = patterns::from_description(phase, &text.normalised);
             Outcome::Failure(decide(fixed, described))
@@ -66,7 +78,7 @@ pub fn classify(record: &SystemRecord) -> Event {
         (Class::DpdDown, _) => Outcome::DpdDown,
     };
     let peer = peer_of(&record.description);
-    let (proposal, proxy_ids) = match (outcome, entry.phase) {
+    let (proposal, proxy_ids) = match (outcome, phase) {
         (Outcome::Failure(Pattern::ProposalMismatch | Pattern::PfsMismatch), Some(phase)) => {
             (proposal::proposal_diffs(phase, &record.description), None)
         }
@@ -78,7 +90,7 @@ pub fn classify(record: &SystemRecord) -> Event {
     Event {
         event_id: record.event_id.clone(),
         object,
-        phase: entry.phase,
+        phase,
         ike_version: entry.version,
         outcome,
         peer,
@@ -97,20 +109,26 @@ fn decide(fixed: Option<Pattern>, described: Option<Pattern>) -> Pattern {
     }
 }
 
+static PEER_IP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bpeer ip ([0-9a-f:.]*[0-9a-f])").expect("static regex compiles")
+});
+
 /// The peer named by `peer IP X[port]` or by the second of two SA endpoints.
 fn peer_of(description: &str) -> Option<String> {
-    const MARK: &str = "peer IP ";
-    if let Some(at) = description.find(MARK) {
-        let rest = &description[at + MARK.len()..];
-        let end = rest
-            .find(|c: char| c == '[' || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let peer = rest[..end].trim_end_matches('.');
-        if !peer.is_empty() {
-            return Some(peer.to_owned());
-        }
+    if let Some(caps) = PEER_IP.captures(description) {
+        return Some(caps[1].to_owned());
     }
     ike::endpoints(description).map(|e| e.peer)
+}
+
+/// The phase of a failure whose ID names none (`ike-nego-fail-…`), from its text.
+fn phase_from_text(text: &str) -> Phase {
+    let phase2 = ["phase-2", "phase 2", "quick mode", "child sa", "ipsec sa"];
+    if phase2.iter().any(|m| text.contains(m)) {
+        Phase::Two
+    } else {
+        Phase::One
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ static MISMATCHED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex compiles")
 });
 static NOT_PRESENTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)configured ([a-z0-9 -]+?)(?: algorithm| group)? '([^']*)' was not presented")
+    Regex::new(r"(?i)configured ([a-z0-9 -]+?)(?: algorithm| group)? ['‘’]([^'‘’]*)['‘’] was not presented")
         .expect("static regex compiles")
 });
 static PROXY_IDS: LazyLock<Regex> = LazyLock::new(|| {
@@ -105,6 +105,11 @@ mod tests {
             ),
             (Parameter::Enctype, "AES256-CBC", "")
         );
+        let curly = proposal_diffs(
+            Phase::One,
+            "Configured encryption algorithm ‘AES256-CBC’ was not presented",
+        );
+        assert_eq!(curly[0].local, "AES256-CBC");
         let dh = proposal_diffs(
             Phase::One,
             "Configured DH group 'group20' was not presented in the IKE proposal.",

@@ -356,3 +356,52 @@ fn pattern_always_belongs_to_its_phase() {
         }
     }
 }
+
+#[test]
+fn description_refines_an_unspecific_mismatch_id() {
+    assert_eq!(
+        pattern(
+            "ikev2-nego-auth-mismatch",
+            "IKEv2 SA negotiation is failed likely due to pre-shared key mismatch."
+        ),
+        Failure(Pattern::PskMismatch)
+    );
+    assert_eq!(
+        pattern("ikev2-nego-auth-mismatch", "something new"),
+        Failure(Pattern::Other)
+    );
+}
+
+#[test]
+fn phaseless_ikev1_failure_takes_its_phase_from_the_text() {
+    let p2 = event(
+        "ike-nego-fail-new",
+        "t",
+        "IKE phase-2 negotiation is failed. Due to negotiation timeout.",
+    );
+    assert_eq!(
+        (p2.phase, p2.outcome),
+        (Some(Phase::Two), Failure(Pattern::Timeout))
+    );
+    let p1 = event("ike-nego-fail-new", "g", "something odd");
+    assert_eq!(
+        (p1.phase, p1.outcome),
+        (Some(Phase::One), Failure(Pattern::Other))
+    );
+}
+
+#[test]
+fn peer_ip_is_matched_case_insensitively() {
+    let e = event(
+        "ike-nego-p1-fail-common",
+        "",
+        "Couldn't find configuration for IKE phase-1 request for peer ip 203.0.113.5[500].",
+    );
+    assert_eq!(e.peer.as_deref(), Some("203.0.113.5"));
+    let no_port = event(
+        "ike-nego-p1-fail-common",
+        "",
+        "... for peer IP 2001:db8::5.",
+    );
+    assert_eq!(no_port.peer.as_deref(), Some("2001:db8::5"));
+}

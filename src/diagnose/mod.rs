@@ -107,6 +107,7 @@ fn read_source(
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
+        src.count_bytes(n as u64);
         framer.commit(n, |frame| {
             pipeline.frame(&mut src, frame, now, &mut observe)
         });

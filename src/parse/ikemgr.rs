@@ -143,6 +143,10 @@ impl Assembler {
         }
         if is_failure(text) {
             ctx.failed = true;
+        } else if text.to_ascii_lowercase().contains("established") {
+            // A negotiation that succeeded: its comparisons were of transforms
+            // not chosen, not mismatches.
+            reset(ctx);
         }
         if ctx.failed && ctx.peer.is_some() {
             emit(ctx, out);
@@ -200,8 +204,15 @@ fn emit(ctx: &mut Context, out: &mut Vec<ProposalRecord>) {
             time,
         }));
     }
+    reset(ctx);
+}
+
+/// Forgets a finished negotiation: a context number is reused for the next
+/// one, possibly with another peer.
+fn reset(ctx: &mut Context) {
     ctx.diffs.clear();
     ctx.failed = false;
+    ctx.peer = None;
 }
 
 fn is_failure(text: &str) -> bool {
@@ -287,6 +298,45 @@ mod tests {
             (out[0].diff.local.as_str(), out[0].diff.remote.as_str()),
             ("SHA256", "SHA512")
         );
+    }
+
+    #[test]
+    fn ikemgr_reused_context_credits_the_new_peer() {
+        let out = run(&[
+            "2024-01-01 10:00:00.000 +0000  [PERR]: { 9: }: rejected hashtype: DB(prop#1:trns#1):Peer(prop#1:trns#1) = SHA256:SHA1",
+            "2024-01-01 10:00:00.000 +0000  [PERR]: { 9: }: no suitable proposal found.",
+            "2024-01-01 10:00:00.000 +0000  [PERR]: { 9: }: 10.0.0.1[500] - 10.0.0.2[500]:(nil) failed to get valid proposal.",
+            "2024-01-01 10:01:00.000 +0000  [PERR]: { 9: }: rejected enctype: DB(prop#1:trns#1):Peer(prop#1:trns#1) = AES:3DES",
+            "2024-01-01 10:01:00.000 +0000  [PERR]: { 9: }: no suitable proposal found.",
+            "2024-01-01 10:01:00.000 +0000  [PERR]: { 9: }: 10.0.0.1[500] - 10.0.0.99[500]:(nil) failed to get valid proposal.",
+        ]);
+        let got: Vec<_> = out
+            .iter()
+            .map(|r| (r.diff.parameter, r.peer.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Parameter::Hashtype, Some("10.0.0.2")),
+                (Parameter::Enctype, Some("10.0.0.99"))
+            ]
+        );
+    }
+
+    #[test]
+    fn ikemgr_comparisons_before_a_success_are_forgotten() {
+        let out = run(&[
+            "2024-01-01 10:00:00.000 +0000  [DEBG]: { 9: }: hashtype = SHA256:SHA1",
+            "2024-01-01 10:00:00.000 +0000  [DEBG]: { 9: }: hashtype = SHA256:SHA256",
+            "2024-01-01 10:00:00.001 +0000  [INFO]: { 9: }: ISAKMP-SA established 10.0.0.1[500]-10.0.0.2[500] spi:1",
+            "2024-01-01 10:02:00.000 +0000  [PERR]: { 9: }: pfs group mismatched: my:14 peer:2",
+            "2024-01-01 10:02:00.000 +0000  [PERR]: { 9: }: failed to get proposal for responder.",
+        ]);
+        let got: Vec<_> = out
+            .iter()
+            .map(|r| (r.diff.phase, r.diff.parameter))
+            .collect();
+        assert_eq!(got, [(Phase::Two, Parameter::DhGroup)]);
     }
 
     #[test]

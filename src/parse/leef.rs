@@ -22,10 +22,11 @@ pub fn parse(payload: &str, host: Option<&str>) -> Result<Option<SystemRecord>, 
     }
     let attrs_start: usize = header.iter().map(|h| h.len() + 1).sum();
     let attrs = body.get(attrs_start..).unwrap_or("");
-    let delimiter = if v2 {
-        delimiter(header[5]).ok_or(ParseError::Leef)?
-    } else {
-        '\t'
+    // LEEF 1.0 specifies a tab, but PAN-OS and other senders also use `|`.
+    let delimiter = match (v2, attrs.contains('\t')) {
+        (true, _) => delimiter(header[5]).ok_or(ParseError::Leef)?,
+        (false, true) => '\t',
+        (false, false) => '|',
     };
     let pairs: Vec<(&str, &str)> = split_unescaped(attrs, delimiter)
         .filter_map(|kv| kv.split_once('='))
@@ -108,6 +109,16 @@ mod tests {
         assert_eq!(
             (rec.event_id.as_str(), rec.device.as_deref()),
             ("ike-nego-p1-succ", Some("fw1"))
+        );
+    }
+
+    #[test]
+    fn leef1_pipe_delimited() {
+        let line = "LEEF:1.0|Palo Alto Networks|PAN-OS Syslog Integration|9.0.2|ike-nego-p1-fail|cat=SYSTEM|Subtype=vpn|Filename=gw-a|msg=x Due to timeout.|DeviceName=fw-l";
+        let rec = parse(line, None).unwrap().unwrap();
+        assert_eq!(
+            (rec.object.as_str(), rec.device.as_deref()),
+            ("gw-a", Some("fw-l"))
         );
     }
 

@@ -126,14 +126,20 @@ impl SourceParser {
         if let Some(cols) = &self.export {
             return push(export::parse_row(cols, text)?, out);
         }
-        if ikemgr::looks_like_ikemgr(text) {
-            let parts = ikemgr::split_lines(text);
+        // A relay's `YYYY-MM-DD HH:MM:SS.mmm host 1,…` starts like ikemgr too;
+        // only a line that parses as ikemgr is one.
+        let parts = if ikemgr::looks_like_ikemgr(text) {
+            ikemgr::split_lines(text)
+        } else {
+            Vec::new()
+        };
+        if !parts.is_empty() {
             let mut proposals = Vec::new();
             for (time, context, body) in &parts {
                 self.ikemgr.push(*time, *context, body, &mut proposals);
             }
             out.extend(proposals.into_iter().map(Record::Proposal));
-            return Ok(!parts.is_empty());
+            return Ok(true);
         }
         let envelope = match syslog::strip(text) {
             Ok(envelope) => envelope,

@@ -127,12 +127,29 @@ fn bsd_timestamp(s: &str) -> Option<&str> {
 }
 
 /// An RFC 3339 timestamp and a space, as rsyslog's high-precision file
-/// format writes it in place of the BSD time.
+/// format writes it in place of the BSD time, or the same with a space for
+/// the `T` and an optional fraction and offset (`2024-03-12 10:15:02.123 `),
+/// as other relays' file templates do.
 fn rfc3339_timestamp(s: &str) -> Option<&str> {
-    let (first, rest) = s.split_once(' ')?;
-    let b = first.as_bytes();
-    let shaped = b.len() >= 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T';
-    (shaped && first.parse::<jiff::Timestamp>().is_ok()).then_some(rest)
+    let b = s.as_bytes();
+    // Every byte of `YYYY-MM-DD?HH:MM:SS` is ASCII, so index 19 is a char boundary.
+    let dated = b.len() > 20
+        && b[..19].iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T' || *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        });
+    if !dated {
+        return None;
+    }
+    // The time runs to the first space after the clock.
+    let end = s[19..].find(' ').map(|i| 19 + i)?;
+    let tail = &s[19..end];
+    let tail_ok = tail
+        .bytes()
+        .all(|c| c.is_ascii_digit() || b".:+-Z".contains(&c));
+    tail_ok.then(|| &s[end + 1..])
 }
 
 /// After the BSD time: an optional hostname, an optional `tag:`, the payload.
@@ -243,6 +260,26 @@ mod tests {
                 payload: CSV
             })
         );
+    }
+
+    #[test]
+    fn syslog_iso_timestamps_from_relays() {
+        for header in [
+            "2024-03-12T10:15:02.123+00:00 fw-a ",
+            "2024-03-12 10:15:02.123 fw-a ",
+            "2024-03-12 10:15:02 fw-a ",
+        ] {
+            let line = format!("{header}{CSV}");
+            assert_eq!(
+                strip(&line),
+                Ok(Envelope {
+                    host: Some("fw-a"),
+                    payload: CSV
+                }),
+                "{header}"
+            );
+        }
+        assert_eq!(strip("2024-03-12 10:15:0€ x").unwrap().host, None);
     }
 
     #[test]

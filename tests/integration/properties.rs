@@ -45,6 +45,9 @@ fn hostile_line() -> impl Strategy<Value = Vec<u8>> {
         "\u{a0}",
         "\u{feff}",
         "1,2024/03/12 ",
+        "2024-03-12 10:15:0",
+        "€",
+        "é",
     ]);
     prop::collection::vec(
         prop_oneof![
