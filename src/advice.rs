@@ -91,6 +91,16 @@ pub fn checks(phase: Phase, pattern: Pattern) -> &'static [&'static str] {
     }
 }
 
+/// Summary for a Phase 1 SA that dead peer detection declared down.
+pub const DPD_DOWN_SUMMARY: &str = "dead peer detection declared the peer unreachable";
+
+/// Checks for a Phase 1 SA that dead peer detection declared down.
+pub const DPD_DOWN_CHECKS: &[&str] = &[
+    "Check that the peer is up and answers: from the firewall CLI, ping source <local IP> host <peer IP>.",
+    "Check the path between the peers (ISP links, NAT devices and firewalls in between) for loss of UDP 500 and 4500.",
+    "Compare the DPD interval and retries on both sides (IKE Gateways > the gateway > Advanced Options > Dead Peer Detection).",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,10 +6,11 @@
 //! not be (after the others are reported), 2 on a usage error.
 
 pub mod report;
+pub mod text;
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -42,12 +43,12 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
-    let timezone = match TimeZone::get(&args.timezone) {
-        Ok(tz) => tz,
-        Err(error) => {
+    let timezone = match parse_timezone(&args.timezone) {
+        Some(tz) => tz,
+        None => {
             let _ = writeln!(
                 err,
-                "ike_exporter: invalid --timezone {:?}: {error}",
+                "ike_exporter: invalid --timezone {:?}: use an IANA zone name such as Asia/Tokyo or UTC, or a fixed offset such as +09:00",
                 args.timezone
             );
             return 2;
@@ -60,10 +61,20 @@ pub fn run(
         record: RecordConfig::default(),
     };
     let mut pipeline = Pipeline::new(Arc::clone(&metrics), config);
-    let mut report = Report::default();
+    let mut report = Report::new(&args.timezone);
     let mut failed = false;
+    let mut seen = HashSet::new();
     for path in &args.files {
         let name = path.to_string_lossy();
+        let identity = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        if !seen.insert(identity) {
+            let _ = writeln!(
+                err,
+                "ike_exporter: {} given twice; read once",
+                path.display()
+            );
+            continue;
+        }
         let result = if name == "-" {
             read_source(&mut pipeline, &mut report, "stdin", args, stdin)
         } else {
@@ -79,13 +90,44 @@ pub fn run(
     let written = match args.format {
         Format::Prometheus => out.write_all(metrics.encode().as_bytes()),
         Format::Json => report.write_json(out),
-        Format::Text => report.write_text(out, &timezone),
+        Format::Text => text::write(&report, out, &timezone),
     };
-    if let Err(error) = written.and_then(|()| out.flush()) {
-        let _ = writeln!(err, "ike_exporter: cannot write the report: {error}");
-        return 1;
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => {}
+        // A reader that stopped early (`| head`) is not an error.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(error) => {
+            let _ = writeln!(err, "ike_exporter: cannot write the report: {error}");
+            return 1;
+        }
     }
     u8::from(failed)
+}
+
+/// An IANA zone name, or a fixed offset `+HH:MM`, `-HH`, `+HHMM`.
+fn parse_timezone(text: &str) -> Option<TimeZone> {
+    if let Ok(tz) = TimeZone::get(text) {
+        return Some(tz);
+    }
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits
+        .get(2..)
+        .filter(|m| !m.is_empty())
+        .map_or(Some(0), |m| m.parse().ok())?;
+    if hours > 18 || minutes > 59 {
+        return None;
+    }
+    let offset = jiff::tz::Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()?;
+    Some(TimeZone::fixed(offset))
 }
 
 /// Reads one input to its end in large blocks.
@@ -100,22 +142,24 @@ fn read_source(
     let mut framer = LineFramer::new(args.max_line_bytes);
     let now = now_seconds();
     let mut observe = |obs: Observation| report.add(obs);
-    loop {
+    let result = loop {
         let n = match input.read(framer.spare_mut()) {
-            Ok(0) => break,
+            Ok(0) => break Ok(()),
             Ok(n) => n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
+            Err(error) => break Err(error),
         };
         src.count_bytes(n as u64);
         framer.commit(n, |frame| {
             pipeline.frame(&mut src, frame, now, &mut observe)
         });
-    }
+    };
     framer.flush(|frame| pipeline.frame(&mut src, frame, now, &mut observe));
     pipeline.finish(&mut src, now, &mut observe);
-    report.source_read(Path::new(name));
-    Ok(())
+    if result.is_ok() {
+        report.input_read(name, src.totals().clone());
+    }
+    result
 }
 
 fn now_seconds() -> f64 {

@@ -15,14 +15,25 @@ fn diagnose_text_names_pattern_peer_and_checks() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Device PA-VM"), "{text}");
     assert!(text.contains("Peer 200.100.1.254"), "{text}");
-    assert!(text.contains("psk_mismatch x1"), "{text}");
-    assert!(text.contains("2021-07-06 18:50:03.000 +09:00"), "{text}");
+    assert!(
+        text.contains(
+            "Phase 1 psk_mismatch (gateway gw-to-vpn, IKEv1) at 2021-07-06 18:50:03 +09:00"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("Peer Address"),
         "the peer_not_configured check is printed: {text}"
     );
     assert!(
-        text.contains("Phase 1 gateway gw-to-vpn: DOWN (psk_mismatch)"),
+        text.contains(
+            "Phase 1 gateway gw-to-vpn: DOWN, psk_mismatch at 2021-07-06 18:50:03 +09:00"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Down now"), "{text}");
+    assert!(
+        text.contains("times without a zone read as Asia/Tokyo"),
         "{text}"
     );
 }
@@ -34,6 +45,8 @@ fn diagnose_json_is_machine_readable() {
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(json["vpn_events"], 27);
+    assert_eq!(json["inputs"][0]["lines"], 194);
+    assert_eq!(json["down_now"].as_array().unwrap().len(), 4);
     let devices = json["devices"].as_array().unwrap();
     let hq = devices
         .iter()
@@ -154,4 +167,86 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .ok_or(())
+}
+
+#[test]
+fn diagnose_text_marks_resolved_failures_and_lists_what_is_down() {
+    let mixed = path("corpus/mixed-traffic.log");
+    let out = run(&["diagnose", &mixed], None);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let down = text.split("\nDevice ").next().unwrap();
+    for line in [
+        "fw-hq peer 198.51.100.20: Phase 1 gateway gw-branch-a: dpd_down",
+        "fw-hq peer 198.51.100.20: Phase 2 tunnel tun-branch-a: pfs_mismatch",
+        "fw-hq peer 203.0.113.5: Phase 2 tunnel tun-partner: proxy_id_mismatch",
+        "fw-dc peer unknown: Phase 2 tunnel tun-legacy: no_phase1_sa",
+    ] {
+        assert!(down.contains(line), "down-now list lacks {line}: {down}");
+    }
+    assert!(
+        !down.contains("gw-partner"),
+        "gw-partner came up again: {down}"
+    );
+    assert!(text.contains("Phase 1 psk_mismatch (gateway gw-partner, IKEv1) at 2024-03-12 09:04:31 +00:00 (resolved: succeeded at 2024-03-12 09:09:03 +00:00)"), "{text}");
+    assert!(text.contains("firewall 2, peer 0 (no PFS)"), "{text}");
+    assert!(
+        text.contains("Phase 1 dpd_down: dead peer detection"),
+        "DPD advice: {text}"
+    );
+}
+
+#[test]
+fn diagnose_text_reports_malformed_lines() {
+    let malformed = path("corpus/public-malformed.log");
+    let out = run(&["diagnose", &malformed], None);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("malformed lines skipped: csv x1"), "{text}");
+}
+
+#[test]
+fn diagnose_accepts_fixed_offsets_and_reads_a_file_once() {
+    let seed = path("corpus/seed-phase1-patterns.log");
+    let out = run(
+        &[
+            "diagnose",
+            "--format",
+            "prometheus",
+            "--timezone",
+            "+09:00",
+            &seed,
+            &seed,
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(r#"pattern="psk_mismatch",peer="200.100.1.254"} 1625565003"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"ike_events_total{device="PA-VM",event_id="ike-nego-p1-fail-psk"} 1"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn diagnose_output_closed_early_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    let mixed = path("corpus/mixed-traffic.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ike_exporter"))
+        .args(["diagnose", "--format", "json", &mixed])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
