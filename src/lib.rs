@@ -12,11 +12,14 @@
 pub mod advice;
 pub mod classify;
 pub mod cli;
+pub mod config;
 pub mod diagnose;
+pub mod http;
 pub mod ike;
 pub mod metrics;
 pub mod parse;
 pub mod pipeline;
+pub mod readiness;
 pub mod record;
 
 /// The git revision this binary was built from.

@@ -1,0 +1,1 @@
+//! HTTP server (placeholder: being written; see the helper's brief).
