@@ -21,6 +21,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod readiness;
 pub mod record;
+pub mod source;
 
 /// The git revision this binary was built from.
 pub const REVISION: &str = env!("IKE_EXPORTER_REVISION");

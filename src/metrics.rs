@@ -71,6 +71,7 @@ definitions! {
     FILE_ROTATIONS = "ike_exporter_file_rotations_total", Counter, ["source"], "Files rotated";
     FILE_TRUNCATIONS = "ike_exporter_file_truncations_total", Counter, ["source"], "Files truncated in place";
     FILES_WATCHED = "ike_exporter_files_watched", Gauge, ["source"], "Files open";
+    FILE_ERRORS = "ike_exporter_file_errors_total", Counter, ["source", "reason"], "Files that could not be opened or read, by reason (permission_denied, io)";
     SYSLOG_DROPPED = "ike_exporter_syslog_dropped_total", Counter, ["source", "reason"], "Syslog messages or connections dropped by reason";
     SYSLOG_CONNECTIONS = "ike_exporter_syslog_connections", Gauge, ["source"], "Open syslog TCP/TLS connections";
     LABEL_OVERFLOW = "ike_exporter_label_overflow_total", Counter, ["label"], "Values folded into other by the cardinality guard";
@@ -102,6 +103,7 @@ pub struct Metrics {
     pub file_rotations: IntCounterVec,
     pub file_truncations: IntCounterVec,
     pub files_watched: IntGaugeVec,
+    pub file_errors: IntCounterVec,
     pub syslog_dropped: IntCounterVec,
     pub syslog_connections: IntGaugeVec,
     pub(crate) label_overflow: IntCounterVec,
@@ -140,6 +142,7 @@ impl Metrics {
             file_rotations: register(&registry, FILE_ROTATIONS, IntCounterVec::new),
             file_truncations: register(&registry, FILE_TRUNCATIONS, IntCounterVec::new),
             files_watched: register(&registry, FILES_WATCHED, IntGaugeVec::new),
+            file_errors: register(&registry, FILE_ERRORS, IntCounterVec::new),
             syslog_dropped: register(&registry, SYSLOG_DROPPED, IntCounterVec::new),
             syslog_connections: register(&registry, SYSLOG_CONNECTIONS, IntGaugeVec::new),
             label_overflow: register(&registry, LABEL_OVERFLOW, IntCounterVec::new),

@@ -46,6 +46,12 @@ impl LineFramer {
         &mut self.buf[self.filled..]
     }
 
+    /// Drops what is held (the file was truncated under it).
+    pub fn reset(&mut self) {
+        self.filled = 0;
+        self.skipping = false;
+    }
+
     /// Bytes held back because their line has not ended yet.
     pub fn pending(&self) -> usize {
         self.filled
