@@ -30,13 +30,18 @@ impl Readiness {
         if waiting.is_empty() {
             Ok(())
         } else {
-            Err(waiting.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            Err(waiting
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
         // A panic while holding this lock leaves a map that is still valid.
-        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -202,6 +202,18 @@ impl Checkpoints {
         }
     }
 
+    /// Hands tracked files back as restored entries, for the tailer that
+    /// takes over after a reload to resume them.
+    pub fn release(&self, keys: &[FileKey]) {
+        let mut entries = lock(&self.entries);
+        let mut restored = lock(&self.restored);
+        for key in keys {
+            if let Some(entry) = entries.remove(key) {
+                restored.insert(*key, entry);
+            }
+        }
+    }
+
     /// Stops tracking a file that was read to its end and closed.
     pub fn forget(&self, key: FileKey) {
         lock(&self.entries).remove(&key);

@@ -85,6 +85,9 @@ pub struct Tailer {
     draining: Vec<(Tracked, Instant)>,
     /// False until the first scan: only files seen then start at `read_from`.
     scanned: bool,
+    /// Whether `read_from` applies to files found by the first scan (a first
+    /// start without saved state, or a source added by a reload).
+    fresh: bool,
     /// Paths that failed to open, with when the failure was last logged.
     failing: HashMap<PathBuf, Instant>,
 }
@@ -93,8 +96,11 @@ pub struct Tailer {
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Tailer {
-    /// A tailer sending to `tx`.
+    /// A tailer sending to `tx`. With `fresh`, files found by the first scan
+    /// start at `read_from`; otherwise files without a checkpoint are new and
+    /// read from their beginning.
     pub fn new(
+        fresh: bool,
         cfg: FileSourceConfig,
         tx: mpsc::Sender<Message>,
         checkpoints: Arc<Checkpoints>,
@@ -110,13 +116,21 @@ impl Tailer {
             active: HashMap::new(),
             draining: Vec::new(),
             scanned: false,
+            fresh,
             failing: HashMap::new(),
         }
     }
 
     /// Runs until `stop` is set, waking on `wake` (inotify events; the caller
-    /// also sends one after setting `stop`) or every poll interval.
-    pub fn run(mut self, wake: Receiver<()>, wake_tx: Sender<()>, stop: Arc<AtomicBool>) {
+    /// also sends one after setting `stop`) or every poll interval. Returns
+    /// the files it had open, detached from the pipeline but still
+    /// checkpointed, so that a successor can resume them.
+    pub fn run(
+        mut self,
+        wake: Receiver<()>,
+        wake_tx: Sender<()>,
+        stop: Arc<AtomicBool>,
+    ) -> Vec<FileKey> {
         let mut watcher = notify::recommended_watcher(move |_event| {
             let _ = wake_tx.send(());
         })
@@ -135,6 +149,20 @@ impl Tailer {
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(self.cfg.poll_interval),
             }
         }
+        let open: Vec<Tracked> = self
+            .active
+            .drain()
+            .map(|(_, t)| t)
+            .chain(self.draining.drain(..).map(|(t, _)| t))
+            .collect();
+        for t in &open {
+            let _ = self.tx.blocking_send(Message::Detach { stream: t.stream });
+        }
+        self.metrics
+            .files_watched
+            .with_label_values(&[&*self.cfg.name])
+            .set(0);
+        open.iter().map(|t| t.key).collect()
     }
 
     /// Watches the directory of each pattern (once it exists).
@@ -273,12 +301,7 @@ impl Tailer {
         let start_at = match self.checkpoints.take_restored(key, &mut file) {
             Some(entry) if entry.offset <= size => entry.offset,
             Some(_) => 0,
-            None if !self.scanned
-                && !self.checkpoints.has_history()
-                && self.cfg.read_from == ReadFrom::End =>
-            {
-                size
-            }
+            None if !self.scanned && self.fresh && self.cfg.read_from == ReadFrom::End => size,
             None => 0,
         };
         self.start(path.to_owned(), file, key, size, start_at, false)

@@ -56,6 +56,11 @@ pub enum Message {
     },
     /// The stream ended (file rotated away and drained, or end of stdin).
     Close { stream: StreamId },
+    /// The source stopped following the stream (a reload); its file stays
+    /// checkpointed for the source that takes over.
+    Detach { stream: StreamId },
     /// A reloaded configuration for the record stage.
     Reconfigure(RecordConfig),
+    /// Answered once every message sent before it has been processed.
+    Barrier(std::sync::mpsc::Sender<()>),
 }

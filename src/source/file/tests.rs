@@ -47,7 +47,9 @@ impl Harness {
             poll_interval: Duration::from_millis(10),
             max_line_bytes: 64,
         };
+        let fresh = !checkpoints.has_history();
         let tailer = Tailer::new(
+            fresh,
             cfg,
             tx,
             Arc::clone(&checkpoints),
@@ -108,7 +110,10 @@ impl Harness {
                     }
                     self.closed += 1;
                 }
-                Message::Bytes { .. } | Message::Reconfigure(_) => {}
+                Message::Bytes { .. }
+                | Message::Reconfigure(_)
+                | Message::Detach { .. }
+                | Message::Barrier(_) => {}
             }
         }
     }
