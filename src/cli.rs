@@ -5,14 +5,111 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::diagnose;
+use crate::config::{
+    LogFormat, LogLevel, RawConfig, RawFileSource, RawSource, RawStdinSource, ReadFrom,
+};
+use crate::{app, diagnose};
 
 /// Prometheus exporter that tells why PAN-OS IPsec VPNs fail.
+///
+/// Without a subcommand it runs the exporter: it follows the log files (or
+/// standard input) and serves the metrics over HTTP.
 #[derive(Debug, Parser)]
-#[command(name = "ike_exporter", version, about, subcommand_required = true)]
+#[command(
+    name = "ike_exporter",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Flags of the exporter; each overrides the configuration file's setting.
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// YAML configuration file (sources, limits, gateways, …); see
+    /// deploy/config.example.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A log file or glob to follow, in addition to the configuration's
+    /// sources (repeatable); `-` reads standard input. The `source` label is
+    /// the value as given.
+    #[arg(long = "file", value_name = "PATH|GLOB")]
+    pub files: Vec<String>,
+    /// Device name for records of the --file sources that name none.
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    /// Where to start in files present at the first start (every file source).
+    #[arg(long = "read-from", value_enum)]
+    pub read_from: Option<ReadFrom>,
+    /// Directory for checkpoints (read positions), so that a restart resumes.
+    #[arg(long = "state-dir", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Address to listen on [default: :9765].
+    #[arg(long = "web.listen-address", value_name = "ADDR")]
+    pub listen_address: Option<String>,
+    /// Path of the metrics [default: /metrics].
+    #[arg(long = "web.telemetry-path", value_name = "PATH")]
+    pub telemetry_path: Option<String>,
+    /// Log level [default: info].
+    #[arg(long = "log.level", value_enum)]
+    pub log_level: Option<LogLevel>,
+    /// Log format [default: text].
+    #[arg(long = "log.format", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Validate the configuration (file and flags), then exit: 0 if valid,
+    /// 1 with a message naming the offending key if not.
+    #[arg(long = "check-config")]
+    pub check_config: bool,
+}
+
+impl ServeArgs {
+    /// Applies the flags over a configuration file's contents.
+    pub fn apply(&self, raw: &mut RawConfig) {
+        for file in &self.files {
+            let (name, device) = (file.clone(), self.device.clone());
+            raw.sources.push(if file == "-" {
+                RawSource::Stdin(RawStdinSource {
+                    name: "stdin".to_owned(),
+                    device,
+                })
+            } else {
+                let read_from = self.read_from.unwrap_or(ReadFrom::End);
+                RawSource::File(RawFileSource {
+                    name,
+                    device,
+                    paths: vec![file.clone()],
+                    read_from,
+                })
+            });
+        }
+        if let Some(read_from) = self.read_from {
+            for source in &mut raw.sources {
+                if let RawSource::File(file) = source {
+                    file.read_from = read_from;
+                }
+            }
+        }
+        if let Some(dir) = &self.state_dir {
+            raw.state_dir = Some(dir.clone());
+        }
+        if let Some(address) = &self.listen_address {
+            raw.web.listen_address.clone_from(address);
+        }
+        if let Some(path) = &self.telemetry_path {
+            raw.web.telemetry_path.clone_from(path);
+        }
+        if let Some(level) = self.log_level {
+            raw.log.level = level;
+        }
+        if let Some(format) = self.log_format {
+            raw.log.format = format;
+        }
+    }
 }
 
 /// Subcommands.
@@ -59,6 +156,7 @@ pub struct DiagnoseArgs {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Diagnose(args) => diagnose::main(&args),
+        Some(Command::Diagnose(args)) => diagnose::main(&args),
+        None => app::main(&cli.serve),
     }
 }

@@ -10,6 +10,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod advice;
+pub mod app;
 pub mod classify;
 pub mod cli;
 pub mod config;

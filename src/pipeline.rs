@@ -110,6 +110,12 @@ impl Pipeline {
         }
     }
 
+    /// Applies a reloaded record configuration (counters are kept).
+    pub fn reconfigure(&mut self, record: RecordConfig) {
+        self.recorder.reconfigure(record.clone());
+        self.config.record = record;
+    }
+
     /// The metrics this pipeline records into.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics

@@ -54,6 +54,16 @@ impl LabelGuard {
         }
     }
 
+    /// Applies a reloaded limit and configured values; values already
+    /// admitted stay (their series exist), new ones count against `max`.
+    pub fn reconfigure(&mut self, max: usize, always: impl IntoIterator<Item = String>) {
+        self.max = max;
+        self.always = always
+            .into_iter()
+            .map(|v| sanitise(&v).into_owned())
+            .collect();
+    }
+
     /// The label value to use for `value` (already sanitised), and whether it
     /// was folded into `other`.
     pub fn admit<'a>(&mut self, value: &'a str) -> (&'a str, bool) {

@@ -92,6 +92,24 @@ impl Recorder {
         }
     }
 
+    /// Applies a reloaded configuration. Counters, learned peers and the
+    /// label values already admitted stay.
+    pub fn reconfigure(&mut self, config: RecordConfig) {
+        let always_peers: Vec<String> = config
+            .peers
+            .iter()
+            .chain(config.gateways.values())
+            .cloned()
+            .collect();
+        let always_objects: Vec<String> = config.gateways.keys().cloned().collect();
+        self.peer_guard.reconfigure(config.max_peers, always_peers);
+        self.object_guard
+            .reconfigure(config.max_objects, always_objects);
+        self.event_id_guard.reconfigure(config.max_event_ids, []);
+        self.peers
+            .set_configured(config.gateways, config.max_objects.saturating_mul(4));
+    }
+
     /// Records one classified SYSTEM event from `device` at `time`.
     pub fn record_event(&mut self, event: &Event, device: &str, time: f64) -> Observation {
         let device = sanitise(device).into_owned();

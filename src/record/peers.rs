@@ -27,6 +27,12 @@ impl PeerResolver {
         }
     }
 
+    /// Replaces the configured map (a reload); learned peers stay.
+    pub fn set_configured(&mut self, configured: HashMap<String, String>, max_learned: usize) {
+        self.configured = configured;
+        self.max_learned = max_learned;
+    }
+
     /// Remembers that `object` on `device` talks to `peer`.
     pub fn learn(&mut self, device: &str, object: &str, peer: &str) {
         if object.is_empty() {

@@ -229,3 +229,38 @@ fn record_event_ids_are_capped() {
             .any(|l| l.contains(r#"event_id="other""#) && l.ends_with(" 2"))
     );
 }
+
+#[test]
+fn record_reconfigure_keeps_series_and_applies_the_new_map() {
+    let (mut rec, metrics) = recorder(RecordConfig {
+        max_peers: 1,
+        ..Default::default()
+    });
+    rec.record_event(&timeout_from("198.51.100.1"), "fw", 1.0);
+    let gateways = HashMap::from([("gw".to_owned(), "203.0.113.7".to_owned())]);
+    rec.reconfigure(RecordConfig {
+        max_peers: 1,
+        gateways,
+        ..Default::default()
+    });
+    let psk = event(
+        "ike-nego-p1-fail-psk",
+        "gw",
+        "likely due to pre-shared key mismatch.",
+    );
+    assert_eq!(
+        rec.record_event(&psk, "fw", 2.0).peer,
+        "203.0.113.7",
+        "configured peers are always tracked"
+    );
+    assert_eq!(
+        rec.record_event(&timeout_from("198.51.100.1"), "fw", 3.0)
+            .peer,
+        "198.51.100.1"
+    );
+    assert!(
+        sample(&metrics, "ike_phase1_failures_total")
+            .iter()
+            .any(|l| l.contains("198.51.100.1") && l.ends_with(" 2"))
+    );
+}

@@ -1,1 +1,0 @@
-//! Configuration (placeholder: being written; see the helper's brief).
