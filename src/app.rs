@@ -88,8 +88,11 @@ pub fn load(args: &ServeArgs) -> Result<Config> {
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::new(config.log.level.as_str());
+    // Colours only on a terminal: log files and journald get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let result = match config.log.format {
         config::LogFormat::Json => builder.json().try_init(),

@@ -133,40 +133,10 @@ fn diagnose_usage_errors_exit_2() {
 }
 
 #[test]
-fn diagnose_prometheus_output_passes_promtool_when_installed() {
-    let Ok(promtool) = which("promtool") else {
-        // .ci/run installs promtool; a developer machine may lack it.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "promtool must be installed in CI"
-        );
-        return;
-    };
+fn diagnose_prometheus_output_passes_promtool() {
     let mixed = path("corpus/mixed-traffic.log");
     let out = run(&["diagnose", "--format", "prometheus", &mixed], None);
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &out.stdout).unwrap();
-    let result = child.wait_with_output().unwrap();
-    assert!(
-        result.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&result.stdout),
-        String::from_utf8_lossy(&result.stderr)
-    );
-}
-
-fn which(name: &str) -> Result<std::path::PathBuf, ()> {
-    let path = std::env::var_os("PATH").ok_or(())?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .ok_or(())
+    crate::support::promtool_check_metrics(&String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]

@@ -6,6 +6,8 @@ mod support;
 mod golden;
 // The diagnose command line: formats, exit codes, errors.
 mod diagnose_cli;
+// The exporter following real files (rotation, truncation, restarts, reloads).
+mod serve_files;
 // Properties: no input bytes make a parser panic; good lines survive bad ones.
 mod properties;
 // The README's metrics table matches the code.

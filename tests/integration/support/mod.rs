@@ -1,5 +1,6 @@
 //! Shared helpers: run the binary, parse exposition samples.
 
+pub mod exporter;
 pub mod exposition;
 
 use std::io::Write;
@@ -49,4 +50,44 @@ pub fn diagnose_prometheus(path: &Path, extra: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("exposition is UTF-8")
+}
+
+/// Runs `promtool check metrics` on `text` (required in CI, skipped elsewhere
+/// when promtool is not installed).
+pub fn promtool_check_metrics(text: &str) {
+    let Some(promtool) = which("promtool") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool must be installed in CI"
+        );
+        return;
+    };
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("promtool reads");
+    let out = child.wait_with_output().expect("promtool finishes");
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An executable on the PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
