@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs the real components the integration tests run (design: no mocks of
-# Prometheus tooling). Debian packages; needs root and apt. Skips what is there.
+# Installs the real components the integration tests run (no mocks of them):
+# promtool and the Prometheus server (prometheus), logrotate. Debian
+# packages; needs root and apt. Skips what is already there.
 set -euo pipefail
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || need+=(logrotate)
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: promtool"
+  echo "test dependencies present: promtool, prometheus, logrotate"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

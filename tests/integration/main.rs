@@ -8,6 +8,8 @@ mod golden;
 mod diagnose_cli;
 // The exporter following real files (rotation, truncation, restarts, reloads).
 mod serve_files;
+// The exporter with real logrotate and a real Prometheus server.
+mod real_tools;
 // Properties: no input bytes make a parser panic; good lines survive bad ones.
 mod properties;
 // The README's metrics table matches the code.
