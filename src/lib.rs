@@ -17,6 +17,7 @@ pub mod config;
 pub mod diagnose;
 pub mod http;
 pub mod ike;
+pub mod log_limit;
 pub mod metrics;
 pub mod parse;
 pub mod pipeline;

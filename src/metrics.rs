@@ -71,7 +71,7 @@ definitions! {
     FILE_ROTATIONS = "ike_exporter_file_rotations_total", Counter, ["source"], "Files rotated";
     FILE_TRUNCATIONS = "ike_exporter_file_truncations_total", Counter, ["source"], "Files truncated in place";
     FILES_WATCHED = "ike_exporter_files_watched", Gauge, ["source"], "Files open";
-    FILE_ERRORS = "ike_exporter_file_errors_total", Counter, ["source", "reason"], "Files that could not be opened or read, by reason (permission_denied, io)";
+    FILE_ERRORS = "ike_exporter_file_errors_total", Counter, ["source", "reason"], "Times a file could not be opened or read, by reason (permission_denied, io)";
     SYSLOG_DROPPED = "ike_exporter_syslog_dropped_total", Counter, ["source", "reason"], "Syslog messages or connections dropped by reason";
     SYSLOG_CONNECTIONS = "ike_exporter_syslog_connections", Gauge, ["source"], "Open syslog TCP/TLS connections";
     LABEL_OVERFLOW = "ike_exporter_label_overflow_total", Counter, ["label"], "Values folded into other by the cardinality guard";

@@ -8,10 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use jiff::tz::TimeZone;
 
 use crate::classify::classify;
+use crate::log_limit::LogLimiter;
 use crate::metrics::{Metrics, SourceMetrics};
 use crate::parse::framing::{self, Frame};
 use crate::parse::prefilter::Prefilter;
@@ -54,6 +56,8 @@ pub struct SourceState {
     parser: SourceParser,
     metrics: SourceMetrics,
     totals: SourceTotals,
+    /// Malformed lines are logged at most once per interval per stream.
+    error_log: LogLimiter,
     /// Whether the first line was seen (only it can be a GUI export header).
     started: bool,
     /// GUI exports list newest first; in `diagnose` their records are sorted
@@ -82,6 +86,15 @@ impl SourceState {
     fn count_error(&mut self, error: ParseError) {
         *self.totals.parse_errors.entry(error.code()).or_default() += 1;
         self.metrics.parse_error(error.code());
+        if let Some(held_back) = self.error_log.allow(Instant::now()) {
+            tracing::warn!(
+                source = self.metrics.name(),
+                reason = error.code(),
+                %error,
+                similar_lines_not_logged = held_back,
+                "Skipped a malformed line; counted in ike_exporter_parse_errors_total."
+            );
+        }
     }
 }
 
@@ -128,6 +141,7 @@ impl Pipeline {
             parser: SourceParser::default(),
             metrics: self.metrics.source(name),
             totals: SourceTotals::default(),
+            error_log: LogLimiter::new(Duration::from_secs(10)),
             started: false,
             deferred: Vec::new(),
         }

@@ -34,6 +34,7 @@ use tokio::sync::mpsc;
 use super::checkpoint::{Checkpoints, Entry, FINGERPRINT_BYTES, FileKey, Fingerprint};
 use super::{Message, StreamId, next_stream_id};
 use crate::config::ReadFrom;
+use crate::log_limit::LogLimiter;
 use crate::metrics::Metrics;
 use crate::parse::framing::{Frame, LineFramer};
 use crate::readiness::Readiness;
@@ -89,7 +90,7 @@ pub struct Tailer {
     /// start without saved state, or a source added by a reload).
     fresh: bool,
     /// Paths that failed to open, with when the failure was last logged.
-    failing: HashMap<PathBuf, Instant>,
+    failing: HashMap<PathBuf, LogLimiter>,
 }
 
 /// How often a persistent error on one path is logged.
@@ -422,17 +423,16 @@ impl Tailer {
         };
         self.readiness
             .waiting(&format!("open {}", path.display()), &error.to_string());
-        let due = self
-            .failing
-            .get(path)
-            .is_none_or(|last| last.elapsed() >= ERROR_LOG_INTERVAL);
-        if due {
-            self.failing.insert(path.to_owned(), Instant::now());
+        // Counted once each time a file starts failing; logged once a minute.
+        let limiter = self.failing.entry(path.to_owned()).or_insert_with(|| {
             self.metrics
                 .file_errors
                 .with_label_values(&[&*self.cfg.name, reason])
                 .inc();
-            tracing::error!(source = %self.cfg.name, path = %path.display(), %error, "Cannot open log file; other files go on.");
+            LogLimiter::new(ERROR_LOG_INTERVAL)
+        });
+        if let Some(held_back) = limiter.allow(Instant::now()) {
+            tracing::error!(source = %self.cfg.name, path = %path.display(), %error, attempts_not_logged = held_back, "Cannot open log file; other files go on.");
         }
     }
 }
