@@ -119,6 +119,8 @@ struct Exporter {
     checkpoints: Arc<Checkpoints>,
     tx: mpsc::Sender<Message>,
     tailers: Vec<RunningTailer>,
+    /// Syslog listener tasks (aborted at shutdown).
+    listeners: Vec<(SourceConfig, tokio::task::JoinHandle<()>)>,
 }
 
 async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
@@ -152,10 +154,11 @@ async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
         checkpoints: Arc::clone(&checkpoints),
         tx,
         tailers: Vec::new(),
+        listeners: Vec::new(),
     };
     let fresh = !checkpoints.has_history();
     for source in exporter.config.sources.clone() {
-        exporter.start_source(source, fresh)?;
+        exporter.start_source(source, fresh).await?;
     }
     save_checkpoints(&checkpoints).await;
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -171,6 +174,9 @@ async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
     exporter.wait_for_signals(args).await?;
 
     tracing::info!("Shutting down: finishing lines in flight.");
+    for (_, task) in exporter.listeners.drain(..) {
+        task.abort();
+    }
     exporter.stop_tailers(|_| true).await;
     save_checkpoints(&checkpoints).await;
     let _ = http_stop_tx.send(());
@@ -224,13 +230,18 @@ impl Exporter {
         self.stop_tailers(changed).await;
         let running: Vec<String> = self.tailers.iter().map(|t| t.config.name.clone()).collect();
         let old = std::mem::replace(&mut self.config, new);
+        let listening: Vec<String> = self.listeners.iter().map(|(s, _)| s.name.clone()).collect();
         for source in self.config.sources.clone() {
-            if running.contains(&source.name)
-                || matches!(source.kind, SourceKind::Stdin) && old.sources.contains(&source)
-            {
+            let restartable = matches!(source.kind, SourceKind::File { .. });
+            if running.contains(&source.name) || !restartable && old.sources.contains(&source) {
                 continue;
             }
-            if let Err(error) = self.start_source(source, true) {
+            let known = old.sources.iter().any(|s| s.name == source.name);
+            if !restartable && (known || listening.contains(&source.name)) {
+                tracing::warn!(source = %source.name, "Changes to a stdin or syslog source take effect after a restart.");
+                continue;
+            }
+            if let Err(error) = self.start_source(source, true).await {
                 tracing::error!(error = %format!("{error:#}"), "Cannot start a source.");
             }
         }
@@ -241,7 +252,7 @@ impl Exporter {
         );
     }
 
-    fn start_source(&mut self, source: SourceConfig, fresh: bool) -> Result<()> {
+    async fn start_source(&mut self, source: SourceConfig, fresh: bool) -> Result<()> {
         let name: Arc<str> = Arc::from(source.name.as_str());
         let device: Option<Arc<str>> = source.device.as_deref().map(Arc::from);
         let max_line_bytes = self.config.limits.max_line_bytes;
@@ -297,6 +308,10 @@ impl Exporter {
                     })
                     .context("cannot start the stdin thread")?;
             }
+            SourceKind::Syslog(syslog) => {
+                let task = start_listener(&source, syslog, &self.metrics, &self.tx).await?;
+                self.listeners.push((source, task));
+            }
         }
         Ok(())
     }
@@ -331,6 +346,52 @@ impl Exporter {
                     .await;
         }
     }
+}
+
+/// Binds a syslog listener (a port in use is an error here, at start-up) and
+/// spawns its task.
+async fn start_listener(
+    source: &SourceConfig,
+    syslog: &config::SyslogConfig,
+    metrics: &Arc<Metrics>,
+    tx: &mpsc::Sender<Message>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    use crate::source::syslog::{Listener, stream, udp};
+    let listener = Listener::new(
+        &source.name,
+        source.device.as_deref(),
+        &syslog.allowed_senders,
+        Arc::clone(metrics),
+    );
+    let tx = tx.clone();
+    let address = &syslog.listen_address;
+    let task = match &syslog.transport {
+        config::Transport::Udp {
+            receive_buffer_bytes,
+        } => {
+            let socket = udp::bind(address, *receive_buffer_bytes)?;
+            tokio::spawn(udp::run(socket, listener, syslog.max_message_bytes, tx))
+        }
+        transport => {
+            let tls = match transport {
+                config::Transport::Tls(files) => Some(
+                    stream::tls_acceptor(files)
+                        .with_context(|| format!("source {}", source.name))?,
+                ),
+                _ => None,
+            };
+            let socket = stream::bind(address).await?;
+            let settings = stream::StreamSettings {
+                max_message_bytes: syslog.max_message_bytes,
+                max_connections: syslog.max_connections,
+                idle_timeout: syslog.idle_timeout,
+                tls,
+            };
+            tokio::spawn(stream::run(socket, listener, settings, tx))
+        }
+    };
+    tracing::info!(source = %source.name, address = %address, "Syslog listener bound.");
+    Ok(task)
 }
 
 fn record_config(config: &Config) -> RecordConfig {

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
-    LogFormat, LogLevel, RawConfig, RawFileSource, RawSource, RawStdinSource, ReadFrom,
+    LogFormat, LogLevel, RawConfig, RawFileSource, RawSource, RawStdinSource, RawSyslogSource,
+    RawTls, ReadFrom,
 };
 use crate::{app, diagnose};
 
@@ -43,6 +44,23 @@ pub struct ServeArgs {
     /// Device name for records of the --file sources that name none.
     #[arg(long, value_name = "NAME")]
     pub device: Option<String>,
+    /// Listen for syslog over UDP on ADDR (e.g. `:5514`); source label `syslog_udp`.
+    #[arg(long = "syslog.udp", value_name = "ADDR")]
+    pub syslog_udp: Option<String>,
+    /// Listen for syslog over TCP on ADDR (octet counting or LF framing,
+    /// detected per connection); source label `syslog_tcp`.
+    #[arg(long = "syslog.tcp", value_name = "ADDR")]
+    pub syslog_tcp: Option<String>,
+    /// Listen for syslog over TLS on ADDR (needs --syslog.tls-cert and
+    /// --syslog.tls-key); source label `syslog_tls`.
+    #[arg(long = "syslog.tls", value_name = "ADDR", requires_all = ["syslog_tls_cert", "syslog_tls_key"])]
+    pub syslog_tls: Option<String>,
+    /// PEM certificate chain for --syslog.tls.
+    #[arg(long = "syslog.tls-cert", value_name = "PEM", requires = "syslog_tls")]
+    pub syslog_tls_cert: Option<PathBuf>,
+    /// PEM private key for --syslog.tls.
+    #[arg(long = "syslog.tls-key", value_name = "PEM", requires = "syslog_tls")]
+    pub syslog_tls_key: Option<PathBuf>,
     /// Where to start in files present at the first start (every file source).
     #[arg(long = "read-from", value_enum)]
     pub read_from: Option<ReadFrom>,
@@ -86,6 +104,41 @@ impl ServeArgs {
                     read_from,
                 })
             });
+        }
+        let listener = |name: &str, address: &String, tls: Option<RawTls>| RawSyslogSource {
+            name: name.to_owned(),
+            device: self.device.clone(),
+            listen_address: address.clone(),
+            allowed_senders: Vec::new(),
+            max_message_bytes: None,
+            max_connections: None,
+            idle_timeout_secs: None,
+            receive_buffer_bytes: None,
+            tls,
+        };
+        if let Some(address) = &self.syslog_udp {
+            raw.sources
+                .push(RawSource::SyslogUdp(listener("syslog_udp", address, None)));
+        }
+        if let Some(address) = &self.syslog_tcp {
+            raw.sources
+                .push(RawSource::SyslogTcp(listener("syslog_tcp", address, None)));
+        }
+        if let (Some(address), Some(cert), Some(key)) = (
+            &self.syslog_tls,
+            &self.syslog_tls_cert,
+            &self.syslog_tls_key,
+        ) {
+            let tls = RawTls {
+                cert_file: cert.clone(),
+                key_file: key.clone(),
+                client_ca_file: None,
+            };
+            raw.sources.push(RawSource::SyslogTls(listener(
+                "syslog_tls",
+                address,
+                Some(tls),
+            )));
         }
         if let Some(read_from) = self.read_from {
             for source in &mut raw.sources {

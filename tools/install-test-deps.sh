@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the integration tests run (no mocks of them):
-# promtool and the Prometheus server (prometheus), logrotate. Debian
+# promtool and the Prometheus server (prometheus), logrotate, rsyslog,
+# logger (bsdutils) and openssl (TLS test client and certificates). Debian
 # packages; needs root and apt. Skips what is already there.
 set -euo pipefail
 
@@ -8,10 +9,13 @@ need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || need+=(logrotate)
+command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
+command -v logger >/dev/null 2>&1 || need+=(bsdutils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test dependencies present: promtool, prometheus, logrotate"
+  echo "test dependencies present: promtool, prometheus, logrotate, rsyslog, logger, openssl"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

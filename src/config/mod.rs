@@ -15,7 +15,10 @@ use std::time::Duration;
 use clap::ValueEnum;
 use serde::Deserialize;
 
+pub use self::syslog::{RawSyslogSource, RawTls, SyslogConfig, TlsFiles, Transport};
 use crate::parse::framing::DEFAULT_MAX_LINE_BYTES;
+
+pub mod syslog;
 
 /// Longest source or device name, in bytes (the label value limit, design.md §5).
 const MAX_NAME_BYTES: usize = 64;
@@ -197,8 +200,7 @@ pub struct RawConfig {
     pub log: RawLog,
 }
 
-/// One input, tagged by `type`. Syslog listeners (`syslog_udp`, `syslog_tcp`,
-/// `syslog_tls`) will be further variants.
+/// One input, tagged by `type`.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RawSource {
@@ -206,6 +208,12 @@ pub enum RawSource {
     File(RawFileSource),
     /// Lines read from standard input (e.g. `journalctl -f | ike_exporter`).
     Stdin(RawStdinSource),
+    /// A syslog listener on UDP.
+    SyslogUdp(RawSyslogSource),
+    /// A syslog listener on TCP (RFC 6587 framing detected per connection).
+    SyslogTcp(RawSyslogSource),
+    /// A syslog listener on TLS (RFC 5425).
+    SyslogTls(RawSyslogSource),
 }
 
 /// A `type: file` source.
@@ -396,6 +404,8 @@ pub enum SourceKind {
     },
     /// Standard input.
     Stdin,
+    /// A syslog listener.
+    Syslog(SyslogConfig),
 }
 
 /// Where to start in a file that existed before the exporter's first start.
@@ -583,12 +593,24 @@ fn validate_source(i: usize, raw: RawSource) -> Result<SourceConfig, Error> {
             (file.name, file.device, kind)
         }
         RawSource::Stdin(stdin) => (stdin.name, stdin.device, SourceKind::Stdin),
+        RawSource::SyslogUdp(raw) => syslog_source(i, raw, syslog::Kind::Udp)?,
+        RawSource::SyslogTcp(raw) => syslog_source(i, raw, syslog::Kind::Tcp)?,
+        RawSource::SyslogTls(raw) => syslog_source(i, raw, syslog::Kind::Tls)?,
     };
     check_name(&format!("sources[{i}].name"), &name)?;
     if let Some(device) = &device {
         check_name(&format!("sources[{i}].device"), device)?;
     }
     Ok(SourceConfig { name, device, kind })
+}
+
+fn syslog_source(
+    i: usize,
+    mut raw: RawSyslogSource,
+    kind: syslog::Kind,
+) -> Result<(String, Option<String>, SourceKind), Error> {
+    let (name, device) = (std::mem::take(&mut raw.name), raw.device.take());
+    Ok((name, device, SourceKind::Syslog(raw.validate(i, kind)?)))
 }
 
 fn validate_paths(i: usize, paths: Vec<String>) -> Result<Vec<String>, Error> {
@@ -676,7 +698,7 @@ impl RawFiles {
 /// `(min, max)`, both inclusive; `None` means no upper bound.
 type Range = (u64, Option<u64>);
 
-fn in_range(key: &str, value: u64, (min, max): Range) -> Result<u64, Error> {
+pub(crate) fn in_range(key: &str, value: u64, (min, max): Range) -> Result<u64, Error> {
     if value < min || max.is_some_and(|max| value > max) {
         return Err(Error::OutOfRange {
             key: key.to_owned(),
@@ -688,7 +710,7 @@ fn in_range(key: &str, value: u64, (min, max): Range) -> Result<u64, Error> {
     Ok(value)
 }
 
-fn in_range_usize(key: &str, value: usize, range: Range) -> Result<usize, Error> {
+pub(crate) fn in_range_usize(key: &str, value: usize, range: Range) -> Result<usize, Error> {
     let wide = u64::try_from(value).unwrap_or(u64::MAX);
     in_range(key, wide, range)?;
     Ok(value)
@@ -736,7 +758,7 @@ fn parse_ip(key: &str, value: &str) -> Result<IpAddr, Error> {
 
 impl RawWeb {
     fn validate(self) -> Result<Web, Error> {
-        check_listen_address(&self.listen_address)?;
+        check_listen_address("web.listen_address", &self.listen_address)?;
         check_telemetry_path(&self.telemetry_path)?;
         Ok(Web {
             listen_address: self.listen_address,
@@ -746,9 +768,8 @@ impl RawWeb {
 }
 
 /// `host:port` where host is empty, an IPv4 address, `[IPv6]` or a hostname.
-fn check_listen_address(address: &str) -> Result<(), Error> {
-    const KEY: &str = "web.listen_address";
-    let bad = |why: &str| Error::invalid(KEY, format!("{address:?} {why}"));
+pub(crate) fn check_listen_address(key: &str, address: &str) -> Result<(), Error> {
+    let bad = |why: &str| Error::invalid(key, format!("{address:?} {why}"));
     let Some((host, port)) = address.rsplit_once(':') else {
         return Err(bad("is not host:port (use \":9765\" for all interfaces)"));
     };

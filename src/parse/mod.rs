@@ -15,6 +15,7 @@ pub mod framing;
 pub mod ikemgr;
 pub mod leef;
 pub mod prefilter;
+pub mod stream;
 pub mod syslog;
 pub mod time;
 

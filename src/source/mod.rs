@@ -12,6 +12,7 @@
 pub mod checkpoint;
 pub mod file;
 pub mod stdin;
+pub mod syslog;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,6 +10,8 @@ mod diagnose_cli;
 mod serve_files;
 // The exporter with real logrotate and a real Prometheus server.
 mod real_tools;
+// Syslog listeners with real senders and hostile clients.
+mod syslog;
 // Properties: no input bytes make a parser panic; good lines survive bad ones.
 mod properties;
 // The README's metrics table matches the code.

@@ -1,0 +1,227 @@
+//! TCP and TLS listeners: a task per connection reads, frames (RFC 6587
+//! octet counting or LF, detected per connection) and sends batches to the
+//! pipeline, waiting when it is busy so that TCP flow control slows the
+//! sender instead of memory growing. Bounds: `max_connections` (further ones
+//! are closed and counted), `idle_timeout`, `max_message_bytes` (a longer
+//! frame or a broken length closes that connection and is counted), and a
+//! TLS handshake timeout.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_rustls::TlsAcceptor;
+
+use super::udp::{annotate, resolve};
+use super::{DropReason, Listener, push_message};
+use crate::parse::stream::{FramingError, StreamFramer};
+use crate::source::{Message, next_stream_id};
+
+/// How long a TLS client may take to complete its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read size per connection.
+const READ_BYTES: usize = 64 * 1024;
+
+/// Settings of a TCP or TLS listener.
+#[derive(Clone)]
+pub struct StreamSettings {
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
+    /// `Some` for TLS.
+    pub tls: Option<TlsAcceptor>,
+}
+
+/// Binds a TCP listener (`:6514` means every interface).
+pub async fn bind(address: &str) -> io::Result<TcpListener> {
+    let addr = resolve(address)?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    if addr.is_ipv6() {
+        let _ = socket.set_only_v6(false);
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket
+        .bind(&addr.into())
+        .map_err(|error| annotate(address, error))?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Accepts until the task is aborted.
+pub async fn run(
+    listener_socket: TcpListener,
+    listener: Listener,
+    settings: StreamSettings,
+    tx: mpsc::Sender<Message>,
+) {
+    let permits = Arc::new(Semaphore::new(settings.max_connections));
+    loop {
+        let (socket, peer) = match listener_socket.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(source = %listener.name, %error, "Accept failed.");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if !listener.allows(peer.ip()) {
+            listener.dropped(DropReason::DeniedSource, 1);
+            continue;
+        }
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            listener.dropped(DropReason::ConnectionLimit, 1);
+            continue;
+        };
+        let (listener, settings, tx) = (listener.clone(), settings.clone(), tx.clone());
+        tokio::spawn(async move {
+            let gauge = listener
+                .metrics
+                .syslog_connections
+                .with_label_values(&[&*listener.name]);
+            gauge.inc();
+            connection(socket, &listener, &settings, &tx).await;
+            gauge.dec();
+            drop(permit);
+        });
+    }
+}
+
+async fn connection(
+    socket: TcpStream,
+    listener: &Listener,
+    settings: &StreamSettings,
+    tx: &mpsc::Sender<Message>,
+) {
+    let _ = socket.set_nodelay(true);
+    match &settings.tls {
+        None => read_messages(socket, listener, settings, tx).await,
+        Some(acceptor) => {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
+                Ok(Ok(tls)) => read_messages(tls, listener, settings, tx).await,
+                Ok(Err(error)) => {
+                    listener.dropped(DropReason::TlsHandshake, 1);
+                    tracing::debug!(source = %listener.name, %error, "TLS handshake failed.");
+                }
+                Err(_) => {
+                    listener.dropped(DropReason::TlsHandshake, 1);
+                    tracing::debug!(source = %listener.name, "TLS handshake timed out.");
+                }
+            }
+        }
+    }
+}
+
+/// Reads one connection to its end: frames, batches, sends.
+async fn read_messages(
+    mut io: impl AsyncRead + Unpin,
+    listener: &Listener,
+    settings: &StreamSettings,
+    tx: &mpsc::Sender<Message>,
+) {
+    let stream = next_stream_id();
+    let open = Message::Open {
+        stream,
+        source: listener.name.clone(),
+        device: listener.device.clone(),
+        file: None,
+    };
+    if tx.send(open).await.is_err() {
+        return;
+    }
+    let mut framer = StreamFramer::new(settings.max_message_bytes);
+    let mut buf = vec![0u8; READ_BYTES];
+    let mut block = Vec::new();
+    let result: Result<(), FramingError> = loop {
+        let n = match tokio::time::timeout(settings.idle_timeout, io.read(&mut buf)).await {
+            Ok(Ok(0)) => break framer.finish(&mut |m| push_message(&mut block, m)),
+            Ok(Ok(n)) => n,
+            Ok(Err(error)) => {
+                tracing::debug!(source = %listener.name, %error, "Connection read failed.");
+                break Ok(());
+            }
+            Err(_) => {
+                tracing::debug!(source = %listener.name, "Idle connection closed.");
+                break Ok(());
+            }
+        };
+        listener.source_metrics.bytes_read(n as u64);
+        if let Err(error) = framer.push(&buf[..n], &mut |m| push_message(&mut block, m)) {
+            break Err(error);
+        }
+        if !block.is_empty() {
+            let lines = std::mem::take(&mut block);
+            if tx
+                .send(Message::Lines {
+                    stream,
+                    block: lines,
+                    end_offset: None,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    };
+    if let Err(error) = result {
+        let reason = if error.code() == "too_large" {
+            DropReason::TooLarge
+        } else {
+            DropReason::Framing
+        };
+        listener.dropped(reason, 1);
+        tracing::debug!(source = %listener.name, %error, "Closing a connection that broke the framing.");
+    }
+    if !block.is_empty() {
+        let _ = tx
+            .send(Message::Lines {
+                stream,
+                block,
+                end_offset: None,
+            })
+            .await;
+    }
+    let _ = tx.send(Message::Close { stream }).await;
+}
+
+/// A TLS acceptor from PEM files; with a client CA, clients must present a
+/// certificate it signed.
+pub fn tls_acceptor(files: &crate::config::TlsFiles) -> anyhow::Result<TlsAcceptor> {
+    use anyhow::Context;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert_file)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .with_context(|| format!("cannot read the certificate {}", files.cert_file.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key_file)
+        .with_context(|| format!("cannot read the private key {}", files.key_file.display()))?;
+    let builder = rustls::ServerConfig::builder();
+    let builder = match &files.client_ca_file {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(ca)
+                .with_context(|| format!("cannot read the client CA {}", ca.display()))?
+            {
+                roots.add(cert.with_context(|| format!("bad certificate in {}", ca.display()))?)?;
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder(Arc::new(roots)).build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
+        .with_single_cert(certs, key)
+        .context("the certificate and key do not match")?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
