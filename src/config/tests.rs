@@ -33,7 +33,8 @@ fn file_source(extra: &str) -> String {
 #[test]
 fn config_example_loads() {
     let config = parse(EXAMPLE).unwrap();
-    assert_eq!(config.sources.len(), 2);
+    assert_eq!(config.sources.len(), 4);
+    assert!(matches!(&config.sources[3].kind, SourceKind::Syslog(s) if s.max_connections == 256));
     assert_eq!(config.sources[0].name, "paloalto");
     assert_eq!(
         config.sources[0].kind,
@@ -52,6 +53,16 @@ fn config_example_loads() {
         Some(PathBuf::from("/var/lib/ike_exporter"))
     );
     assert_eq!(config.web.listen_socket_addr(), "0.0.0.0:9765");
+}
+
+#[test]
+fn config_example_uncommented_tls_source_loads() {
+    let start = EXAMPLE.find("  # - name: pa-tls").unwrap();
+    let end = start + EXAMPLE[start..].find("\n\n").unwrap();
+    let block: String = EXAMPLE[start..end].lines().map(|l| l.replacen("# ", "", 1) + "\n").collect();
+    let text = format!("{}{block}{}", &EXAMPLE[..start], &EXAMPLE[end + 1..]);
+    let config = parse(&text).unwrap();
+    assert!(config.sources.iter().any(|s| s.name == "pa-tls"), "{text}");
 }
 
 #[test]
@@ -113,8 +124,8 @@ fn config_unknown_field_at_depth_names_path() {
 
 #[test]
 fn config_unknown_source_type_names_path() {
-    let text = "sources:\n  - name: a\n    type: syslog_udp\n";
-    assert_error_starts(text, "sources[0].type: unknown variant `syslog_udp`");
+    let text = "sources:\n  - name: a\n    type: syslog_smtp\n";
+    assert_error_starts(text, "sources[0].type: unknown variant `syslog_smtp`");
 }
 
 #[test]
