@@ -121,6 +121,7 @@ struct Exporter {
     tailers: Vec<RunningTailer>,
     /// Syslog listener tasks (aborted at shutdown).
     listeners: Vec<(SourceConfig, tokio::task::JoinHandle<()>)>,
+    stdin_started: bool,
 }
 
 async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
@@ -155,6 +156,7 @@ async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
         tx,
         tailers: Vec::new(),
         listeners: Vec::new(),
+        stdin_started: false,
     };
     let fresh = !checkpoints.has_history();
     for source in exporter.config.sources.clone() {
@@ -241,7 +243,10 @@ impl Exporter {
                 tracing::warn!(source = %source.name, "Changes to a stdin or syslog source take effect after a restart.");
                 continue;
             }
-            if let Err(error) = self.start_source(source, true).await {
+            // A new source starts at `read_from`; a changed one resumes its
+            // files and reads files it did not know from their beginning.
+            let fresh = !known;
+            if let Err(error) = self.start_source(source, fresh).await {
                 tracing::error!(error = %format!("{error:#}"), "Cannot start a source.");
             }
         }
@@ -267,6 +272,8 @@ impl Exporter {
                     poll_interval: self.config.files.poll_interval,
                     max_line_bytes,
                 };
+                // Checkpoints are not saved until this tailer's first scan is recorded.
+                self.checkpoints.expect_first_scan();
                 let tailer = Tailer::new(
                     fresh,
                     cfg,
@@ -292,6 +299,11 @@ impl Exporter {
                 });
             }
             SourceKind::Stdin => {
+                // Standard input can be read by one thread, once.
+                if std::mem::replace(&mut self.stdin_started, true) {
+                    tracing::warn!(source = %source.name, "Standard input is already read; ignoring this source.");
+                    return Ok(());
+                }
                 let tx = self.tx.clone();
                 std::thread::Builder::new()
                     .name("stdin".into())
@@ -434,8 +446,30 @@ fn run_pipeline(
                 device,
                 file,
             } => {
-                streams.insert(stream, (pipeline.source(&source, device.as_deref()), file));
+                let key = file.as_ref().map(|entry| entry.key);
+                if let Some(entry) = file {
+                    checkpoints.track(entry);
+                }
+                streams.insert(stream, (pipeline.source(&source, device.as_deref()), key));
             }
+            Message::Reset {
+                stream,
+                fingerprint,
+            } => {
+                if let Some((_, Some(key))) = streams.get(&stream) {
+                    checkpoints.update(*key, None, Some(fingerprint));
+                    checkpoints.processed(*key, 0);
+                }
+            }
+            Message::Fingerprint {
+                stream,
+                fingerprint,
+            } => {
+                if let Some((_, Some(key))) = streams.get(&stream) {
+                    checkpoints.update(*key, None, Some(fingerprint));
+                }
+            }
+            Message::ScanDone => checkpoints.first_scan_done(),
             Message::Bytes { stream, count } => {
                 if let Some((src, _)) = streams.get_mut(&stream) {
                     src.count_bytes(count);

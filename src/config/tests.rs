@@ -59,7 +59,10 @@ fn config_example_loads() {
 fn config_example_uncommented_tls_source_loads() {
     let start = EXAMPLE.find("  # - name: pa-tls").unwrap();
     let end = start + EXAMPLE[start..].find("\n\n").unwrap();
-    let block: String = EXAMPLE[start..end].lines().map(|l| l.replacen("# ", "", 1) + "\n").collect();
+    let block: String = EXAMPLE[start..end]
+        .lines()
+        .map(|l| l.replacen("# ", "", 1) + "\n")
+        .collect();
     let text = format!("{}{block}{}", &EXAMPLE[..start], &EXAMPLE[end + 1..]);
     let config = parse(&text).unwrap();
     assert!(config.sources.iter().any(|s| s.name == "pa-tls"), "{text}");

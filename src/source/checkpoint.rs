@@ -13,6 +13,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,14 @@ pub struct Entry {
     pub offset: u64,
 }
 
+impl Entry {
+    /// True when the saved fingerprint matches `file` and covers the bytes
+    /// the offset went past (up to 1 KiB).
+    pub fn is_trustworthy_for(&self, file: &mut File) -> bool {
+        self.fingerprint.len >= self.offset.min(FINGERPRINT_BYTES) && self.fingerprint.matches(file)
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct StateFile {
     version: u32,
@@ -111,6 +120,10 @@ pub struct Checkpoints {
     restored: Mutex<HashMap<FileKey, Entry>>,
     /// Whether an earlier run left a state file.
     history: bool,
+    /// Sources whose first scan is not recorded yet: until it is, nothing is
+    /// saved, so that a crash during start-up cannot leave a state file that
+    /// lacks files a source was about to read from their end.
+    pending_scans: AtomicUsize,
 }
 
 /// Name of the state file inside the state directory.
@@ -144,6 +157,7 @@ impl Checkpoints {
             path: Some(path),
             restored: Mutex::new(restored),
             history,
+            pending_scans: AtomicUsize::new(0),
         })
     }
 
@@ -153,10 +167,24 @@ impl Checkpoints {
         self.history
     }
 
-    /// Takes the restored entry for `key` if its fingerprint matches `file`.
+    /// Takes the restored entry for `key` if its fingerprint matches `file`
+    /// and covers what the offset read of it (an entry whose fingerprint is
+    /// shorter would match any file).
     pub fn take_restored(&self, key: FileKey, file: &mut File) -> Option<Entry> {
         let entry = lock(&self.restored).remove(&key)?;
-        entry.fingerprint.matches(file).then_some(entry)
+        entry.is_trustworthy_for(file).then_some(entry)
+    }
+
+    /// A source will report its first scan (`Message::ScanDone`).
+    pub fn expect_first_scan(&self) {
+        self.pending_scans.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A source's first scan is recorded.
+    pub fn first_scan_done(&self) {
+        let _ = self
+            .pending_scans
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     }
 
     /// Takes the restored entries whose path `mine` accepts (a tailer's own
@@ -230,6 +258,10 @@ impl Checkpoints {
         let Some(path) = &self.path else {
             return Ok(());
         };
+        // Nothing is written before every source's first scan is recorded.
+        if self.pending_scans.load(Ordering::SeqCst) > 0 {
+            return Ok(());
+        }
         let mut files: Vec<Entry> = lock(&self.entries).values().cloned().collect();
         files.extend(lock(&self.restored).values().cloned());
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -283,6 +315,35 @@ mod tests {
         assert!(again.has_history());
         let entry = again.take_restored(key, &mut file).unwrap();
         assert_eq!((entry.offset, entry.path), (9, path));
+    }
+
+    #[test]
+    fn checkpoint_rejects_a_fingerprint_shorter_than_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut file) = file_with(dir.path(), "a.log", b"line one\nline two\n");
+        let key = FileKey::of(&file.metadata().unwrap());
+        let cp = Checkpoints::open(Some(dir.path())).unwrap();
+        cp.track(Entry {
+            path,
+            key,
+            fingerprint: Fingerprint::EMPTY,
+            offset: 9,
+        });
+        cp.save().unwrap();
+        let again = Checkpoints::open(Some(dir.path())).unwrap();
+        assert_eq!(again.take_restored(key, &mut file), None);
+    }
+
+    #[test]
+    fn checkpoint_is_not_saved_before_first_scans_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let cp = Checkpoints::open(Some(dir.path())).unwrap();
+        cp.expect_first_scan();
+        cp.save().unwrap();
+        assert!(!dir.path().join(STATE_FILE).exists());
+        cp.first_scan_done();
+        cp.save().unwrap();
+        assert!(dir.path().join(STATE_FILE).exists());
     }
 
     #[test]

@@ -132,23 +132,47 @@ impl Tailer {
         wake_tx: Sender<()>,
         stop: Arc<AtomicBool>,
     ) -> Vec<FileKey> {
-        let mut watcher = notify::recommended_watcher(move |_event| {
+        // Only changes wake the tailer: notify also reports opens and reads,
+        // and the tailer's own directory listing would wake it forever.
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_))) {
+                return;
+            }
             let _ = wake_tx.send(());
         })
         .map_err(|error| tracing::warn!(source = %self.cfg.name, %error, "Cannot use inotify; polling only."))
         .ok();
         let mut watched = Vec::new();
+        let mut connected = true;
         while !stop.load(Ordering::SeqCst) {
             if let Some(w) = watcher.as_mut() {
                 self.watch_dirs(w, &mut watched);
             }
-            if self.poll_once().is_err() {
-                break;
+            let more = match self.poll_once() {
+                Ok(more) => more,
+                Err(Disconnected) => {
+                    connected = false;
+                    break;
+                }
+            };
+            if more {
+                continue; // a backlog: read on, but look at `stop` between passes
             }
             match wake.recv_timeout(self.cfg.poll_interval) {
                 Ok(()) | Err(RecvTimeoutError::Timeout) => while wake.try_recv().is_ok() {},
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(self.cfg.poll_interval),
             }
+        }
+        // One last look, so that a successor after a reload does not take a
+        // file this tailer would have found as one that predates it.
+        if connected {
+            let _ = self.poll_once();
+        }
+        for pattern in &self.cfg.patterns {
+            self.readiness.ready(&format!("file {pattern}"));
+        }
+        for path in self.failing.keys() {
+            self.readiness.ready(&format!("open {}", path.display()));
         }
         let open: Vec<Tracked> = self
             .active
@@ -184,7 +208,8 @@ impl Tailer {
 
     /// One pass: find files, detect rotation and truncation, read everything
     /// new, close drained rotated files. Errs only when the pipeline is gone.
-    fn poll_once(&mut self) -> Result<(), Disconnected> {
+    /// Returns whether a file has more to read than one pass takes.
+    fn poll_once(&mut self) -> Result<bool, Disconnected> {
         if !self.scanned {
             self.resume_rotated_while_stopped()?;
         }
@@ -210,11 +235,28 @@ impl Tailer {
         for path in &paths {
             self.check_path(path)?;
         }
-        self.scanned = true;
+        // Unreadable paths that are gone no longer hold readiness back.
+        let vanished: Vec<PathBuf> = self
+            .failing
+            .keys()
+            .filter(|p| !paths.contains(p))
+            .cloned()
+            .collect();
+        for path in vanished {
+            self.failing.remove(&path);
+            self.readiness.ready(&format!("open {}", path.display()));
+        }
+        if !self.scanned {
+            self.scanned = true;
+            self.tx
+                .blocking_send(Message::ScanDone)
+                .map_err(|_| Disconnected)?;
+        }
+        let mut more = false;
         let mut tracked: Vec<&mut Tracked> = self.active.values_mut().collect();
         tracked.extend(self.draining.iter_mut().map(|(t, _)| t));
         for t in tracked {
-            read_available(t, &self.tx, &self.cfg.name, &self.metrics)?;
+            more |= read_available(t, &self.tx, &self.cfg.name, &self.metrics)?;
         }
         self.close_drained()?;
         let open = (self.active.len() + self.draining.len()) as i64;
@@ -222,7 +264,7 @@ impl Tailer {
             .files_watched
             .with_label_values(&[&*self.cfg.name])
             .set(open);
-        Ok(())
+        Ok(more)
     }
 
     /// The files the patterns name now; reports patterns that match nothing.
@@ -261,7 +303,7 @@ impl Tailer {
                         .with_label_values(&[&*self.cfg.name])
                         .inc();
                     tracing::info!(source = %self.cfg.name, path = %path.display(), "File truncated; reading it again from the start.");
-                    restart_at_zero(t, &self.checkpoints);
+                    restart_at_zero(t, &self.tx)?;
                 }
                 return Ok(());
             }
@@ -323,17 +365,17 @@ impl Tailer {
             return Ok(());
         }
         let stream = next_stream_id();
-        self.checkpoints.track(Entry {
+        let entry = Entry {
             path: path.clone(),
             key,
             fingerprint,
             offset,
-        });
+        };
         let open = Message::Open {
             stream,
             source: Arc::clone(&self.cfg.name),
             device: self.cfg.device.clone(),
-            file: Some(key),
+            file: Some(entry),
         };
         self.tx.blocking_send(open).map_err(|_| Disconnected)?;
         let tracked = Tracked {
@@ -363,7 +405,12 @@ impl Tailer {
             .iter()
             .filter_map(|p| glob::Pattern::new(p).ok())
             .collect();
-        let mine = |path: &Path| patterns.iter().any(|p| p.matches_path(path));
+        // `*` must not cross a `/`: a source on `d/*.log` does not own `d/sub/a.log`.
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..Default::default()
+        };
+        let mine = |path: &Path| patterns.iter().any(|p| p.matches_path_with(path, options));
         for entry in self.checkpoints.take_unclaimed_where(mine) {
             let Some(dir) = entry.path.parent() else {
                 continue;
@@ -448,57 +495,78 @@ fn is_truncated(t: &mut Tracked, size: u64) -> bool {
     changed
 }
 
-fn restart_at_zero(t: &mut Tracked, checkpoints: &Checkpoints) {
+fn restart_at_zero(t: &mut Tracked, tx: &mpsc::Sender<Message>) -> Result<(), Disconnected> {
     t.offset = 0;
     t.framer.reset();
     t.fingerprint = Fingerprint::EMPTY;
     let _ = t.file.seek(SeekFrom::Start(0));
-    checkpoints.update(t.key, None, Some(t.fingerprint));
-    checkpoints.processed(t.key, 0);
+    let reset = Message::Reset {
+        stream: t.stream,
+        fingerprint: t.fingerprint,
+    };
+    tx.blocking_send(reset).map_err(|_| Disconnected)
 }
 
-/// Reads what `t` has beyond its offset and sends it as framed blocks.
+/// Bytes read from one file in one pass, so that a backlog neither starves
+/// the other files nor delays a shutdown.
+const READ_BUDGET: u64 = 16 * 1024 * 1024;
+
+/// Reads what `t` has beyond its offset (up to the budget) and sends it as
+/// framed blocks. Returns whether the budget ran out before the end.
 fn read_available(
     t: &mut Tracked,
     tx: &mpsc::Sender<Message>,
     source: &str,
     metrics: &Metrics,
-) -> Result<(), Disconnected> {
+) -> Result<bool, Disconnected> {
+    let mut budget = READ_BUDGET;
     loop {
+        if budget == 0 {
+            return Ok(true);
+        }
         let n = match t.file.read(t.framer.spare_mut()) {
-            Ok(0) => break,
+            Ok(0) => return Ok(false),
             Ok(n) => n,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => {
                 metrics.file_errors.with_label_values(&[source, "io"]).inc();
                 tracing::warn!(source, path = %t.path.display(), %error, "Read failed; retrying on the next pass.");
-                break;
+                return Ok(false);
             }
         };
+        budget = budget.saturating_sub(n as u64);
         t.offset += n as u64;
-        tx.blocking_send(Message::Bytes {
+        let bytes = Message::Bytes {
             stream: t.stream,
             count: n as u64,
-        })
-        .map_err(|_| Disconnected)?;
+        };
+        tx.blocking_send(bytes).map_err(|_| Disconnected)?;
+        // The fingerprint grows before the lines it covers are sent, so a
+        // saved offset is never past what the saved fingerprint covers.
+        grow_fingerprint(t, tx)?;
         let mut frames = Vec::new();
         t.framer.commit(n, |frame| frames.push(owned(frame)));
         let committed = t.offset - t.framer.pending() as u64;
         send_frames(tx, t.stream, frames, committed)?;
     }
-    grow_fingerprint(t);
-    Ok(())
 }
 
 /// Extends a short fingerprint as the file grows, up to 1 KiB.
-fn grow_fingerprint(t: &mut Tracked) {
+fn grow_fingerprint(t: &mut Tracked, tx: &mpsc::Sender<Message>) -> Result<(), Disconnected> {
     if t.fingerprint.len >= FINGERPRINT_BYTES || t.offset <= t.fingerprint.len {
-        return;
+        return Ok(());
     }
-    if let Ok(fp) = Fingerprint::of(&mut t.file, t.offset) {
-        t.fingerprint = fp;
-    }
+    let grown = Fingerprint::of(&mut t.file, t.offset);
     let _ = t.file.seek(SeekFrom::Start(t.offset));
+    if let Ok(fingerprint) = grown {
+        t.fingerprint = fingerprint;
+        tx.blocking_send(Message::Fingerprint {
+            stream: t.stream,
+            fingerprint,
+        })
+        .map_err(|_| Disconnected)?;
+    }
+    Ok(())
 }
 
 /// A frame whose block is copied out of the framer's buffer.

@@ -17,7 +17,7 @@ pub mod syslog;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use self::checkpoint::FileKey;
+use self::checkpoint::{Entry, Fingerprint};
 use crate::record::RecordConfig;
 
 /// Identifies one stream (one opened file, or stdin) for the life of the process.
@@ -33,14 +33,28 @@ pub fn next_stream_id() -> StreamId {
 /// What sources send to the pipeline.
 #[derive(Debug)]
 pub enum Message {
-    /// A new stream starts: its source's name and device, and the file it
-    /// reads (for checkpoints).
+    /// A new stream starts: its source's name and device, and for a file the
+    /// checkpoint entry to track. Checkpoint entries change only on the
+    /// pipeline's side of the channel, in message order, so that no offset
+    /// queued earlier can overwrite a later reset.
     Open {
         stream: StreamId,
         source: Arc<str>,
         device: Option<Arc<str>>,
-        file: Option<FileKey>,
+        file: Option<Entry>,
     },
+    /// The stream's file was truncated: reading starts again at 0.
+    Reset {
+        stream: StreamId,
+        fingerprint: Fingerprint,
+    },
+    /// The stream's file grew; its fingerprint now covers more bytes.
+    Fingerprint {
+        stream: StreamId,
+        fingerprint: Fingerprint,
+    },
+    /// A source finished its first scan (every file it found is opened).
+    ScanDone,
     /// Bytes read (counted whether or not they complete a line).
     Bytes { stream: StreamId, count: u64 },
     /// Complete lines; once processed, the stream's file is processed up to

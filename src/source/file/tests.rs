@@ -48,6 +48,7 @@ impl Harness {
             max_line_bytes: 64,
         };
         let fresh = !checkpoints.has_history();
+        checkpoints.expect_first_scan();
         let tailer = Tailer::new(
             fresh,
             cfg,
@@ -85,12 +86,34 @@ impl Harness {
 
     /// One tailer pass, then what the pipeline would do with its messages.
     fn poll(&mut self) {
-        self.tailer.poll_once().unwrap();
+        while self.tailer.poll_once().unwrap() {}
         while let Ok(message) = self.rx.try_recv() {
             match message {
                 Message::Open { stream, file, .. } => {
-                    self.streams.insert(stream, file);
+                    let key = file.as_ref().map(|e| e.key);
+                    if let Some(entry) = file {
+                        self.checkpoints.track(entry);
+                    }
+                    self.streams.insert(stream, key);
                 }
+                Message::Reset {
+                    stream,
+                    fingerprint,
+                } => {
+                    if let Some(Some(key)) = self.streams.get(&stream) {
+                        self.checkpoints.update(*key, None, Some(fingerprint));
+                        self.checkpoints.processed(*key, 0);
+                    }
+                }
+                Message::Fingerprint {
+                    stream,
+                    fingerprint,
+                } => {
+                    if let Some(Some(key)) = self.streams.get(&stream) {
+                        self.checkpoints.update(*key, None, Some(fingerprint));
+                    }
+                }
+                Message::ScanDone => self.checkpoints.first_scan_done(),
                 Message::Lines {
                     stream,
                     block,
@@ -344,4 +367,35 @@ fn file_static_dir_of_patterns() {
     assert_eq!(static_dir("logs/fw-*/x.log"), PathBuf::from("logs"));
     assert_eq!(static_dir("x.log"), PathBuf::from("."));
     assert_eq!(static_dir("/x.log"), PathBuf::from("/"));
+}
+
+#[test]
+fn file_fingerprint_grows_into_the_checkpoint() {
+    let mut h = Harness::new("a.log", ReadFrom::Beginning);
+    h.append("a.log", "");
+    h.poll();
+    h.append("a.log", "one\ntwo\nthree\n");
+    h.poll();
+    h.checkpoints.save().unwrap();
+    // Replaced by copytruncate while stopped, then refilled past the old offset.
+    fs::write(h.path("a.log"), "new 1\nnew 2\nnew 3\nnew 4\n").unwrap();
+    let (dir, state) = (h.dir, h.state);
+    let mut h = Harness::with_dirs(dir, state, "a.log", ReadFrom::End);
+    h.poll();
+    assert_eq!(h.take_lines(), ["new 1", "new 2", "new 3", "new 4"]);
+}
+
+#[test]
+fn file_truncation_resets_the_checkpoint_in_order() {
+    let mut h = Harness::new("a.log", ReadFrom::Beginning);
+    h.append("a.log", "one\ntwo\n");
+    h.poll();
+    fs::write(h.path("a.log"), "").unwrap();
+    h.poll();
+    h.checkpoints.save().unwrap();
+    h.append("a.log", "three\n");
+    let (dir, state) = (h.dir, h.state);
+    let mut h = Harness::with_dirs(dir, state, "a.log", ReadFrom::End);
+    h.poll();
+    assert_eq!(h.take_lines(), ["three"]);
 }
