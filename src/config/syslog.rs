@@ -39,8 +39,8 @@ pub struct RawSyslogSource {
     /// (1..86400). Default: 300.
     #[serde(default)]
     pub idle_timeout_secs: Option<u64>,
-    /// UDP: socket receive buffer in bytes (the kernel may cap it; see
-    /// net.core.rmem_max). Default: the system's.
+    /// UDP: socket receive buffer in bytes (the kernel caps it at
+    /// net.core.rmem_max). Default: 4194304.
     #[serde(default)]
     pub receive_buffer_bytes: Option<usize>,
     /// TLS: certificate and key, and optionally a CA to verify clients. Required for `syslog_tls`.

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -14,7 +15,13 @@ use crate::source::{Message, next_stream_id};
 /// Bytes of messages gathered before a batch is handed over.
 const BATCH_BYTES: usize = 256 * 1024;
 
-/// Binds a UDP socket, with a receive buffer of `receive_buffer_bytes` if set.
+/// Receive buffer asked for when none is configured: Linux's default (about
+/// 200 KiB) holds only a few hundred messages, less than one burst from a
+/// busy firewall. The kernel caps it at net.core.rmem_max.
+const DEFAULT_RECEIVE_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Binds a UDP socket with a receive buffer of `receive_buffer_bytes`
+/// (default 4 MiB, capped by the kernel).
 pub fn bind(address: &str, receive_buffer_bytes: Option<usize>) -> io::Result<UdpSocket> {
     let addr = resolve(address)?;
     let socket = socket2::Socket::new(
@@ -25,9 +32,7 @@ pub fn bind(address: &str, receive_buffer_bytes: Option<usize>) -> io::Result<Ud
     if addr.is_ipv6() {
         let _ = socket.set_only_v6(false);
     }
-    if let Some(bytes) = receive_buffer_bytes {
-        socket.set_recv_buffer_size(bytes)?;
-    }
+    socket.set_recv_buffer_size(receive_buffer_bytes.unwrap_or(DEFAULT_RECEIVE_BUFFER_BYTES))?;
     socket.set_nonblocking(true)?;
     socket
         .bind(&addr.into())
@@ -65,6 +70,11 @@ pub fn annotate(address: &str, error: io::Error) -> io::Error {
     )
 }
 
+/// How long a partial batch waits for more datagrams before it is handed over.
+const LINGER: Duration = Duration::from_millis(2);
+/// Bytes kept while the pipeline's queue is full, before they are dropped.
+const MAX_PENDING_BYTES: usize = 8 * 1024 * 1024;
+
 /// Receives until the task is aborted or the pipeline is gone.
 pub async fn run(
     socket: UdpSocket,
@@ -84,20 +94,21 @@ pub async fn run(
     }
     // One byte more than allowed tells an over-long datagram from a full one.
     let mut buf = vec![0u8; max_message_bytes + 1];
-    let mut block: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
-    let mut count = 0u64;
+    let mut batch = Batch::default();
     loop {
-        let received = if block.is_empty() {
+        // An empty batch waits for traffic; a partial one only briefly, so
+        // that datagrams travel in batches without being held back.
+        let received = if batch.block.is_empty() {
             socket.recv_from(&mut buf).await
         } else {
-            match socket.try_recv_from(&mut buf) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    if !flush(&tx, stream, &mut block, &mut count, &listener) {
+            match tokio::time::timeout(LINGER, socket.recv_from(&mut buf)).await {
+                Ok(received) => received,
+                Err(_) => {
+                    if !batch.flush(&tx, stream, &listener) {
                         return;
                     }
                     continue;
                 }
-                other => other,
             }
         };
         let (n, from) = match received {
@@ -116,34 +127,47 @@ pub async fn run(
             listener.dropped(DropReason::TooLarge, 1);
             continue;
         }
-        push_message(&mut block, &buf[..n]);
-        count += 1;
-        if block.len() >= BATCH_BYTES && !flush(&tx, stream, &mut block, &mut count, &listener) {
+        push_message(&mut batch.block, &buf[..n]);
+        batch.count += 1;
+        if batch.block.len() >= BATCH_BYTES && !batch.flush(&tx, stream, &listener) {
             return;
         }
     }
 }
 
-/// Hands a batch over without waiting; false when the pipeline is gone.
-fn flush(
-    tx: &mpsc::Sender<Message>,
-    stream: u64,
-    block: &mut Vec<u8>,
-    count: &mut u64,
-    listener: &Listener,
-) -> bool {
-    let lines = std::mem::replace(block, Vec::with_capacity(BATCH_BYTES));
-    let n = std::mem::take(count);
-    match tx.try_send(Message::Lines {
-        stream,
-        block: lines,
-        end_offset: None,
-    }) {
-        Ok(()) => true,
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            listener.dropped(DropReason::QueueFull, n);
-            true
+/// Datagrams gathered for the pipeline.
+#[derive(Default)]
+struct Batch {
+    block: Vec<u8>,
+    count: u64,
+}
+
+impl Batch {
+    /// Hands the batch over without waiting. While the queue is full the
+    /// batch is kept and grows, up to a bound past which it is dropped and
+    /// counted. False when the pipeline is gone.
+    fn flush(&mut self, tx: &mpsc::Sender<Message>, stream: u64, listener: &Listener) -> bool {
+        let block = std::mem::take(&mut self.block);
+        match tx.try_send(Message::Lines {
+            stream,
+            block,
+            end_offset: None,
+        }) {
+            Ok(()) => {
+                self.count = 0;
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(Message::Lines { block, .. }))
+                if block.len() < MAX_PENDING_BYTES =>
+            {
+                self.block = block;
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                listener.dropped(DropReason::QueueFull, std::mem::take(&mut self.count));
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
     }
 }
