@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real components the integration tests run (no mocks of them):
 # promtool and the Prometheus server (prometheus), logrotate, rsyslog,
-# logger (bsdutils) and openssl (TLS test client and certificates). Debian
+# rsyslog-gnutls (rsyslog's TLS driver), logger (bsdutils) and openssl (TLS
+# test client and certificates). Debian
 # packages; needs root and apt. Skips what is already there.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || need+=(log
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 command -v logger >/dev/null 2>&1 || need+=(bsdutils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1 || need+=(rsyslog-gnutls)
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u | sed '/^$/d')
 
 if [ ${#need[@]} -eq 0 ]; then

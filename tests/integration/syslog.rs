@@ -106,26 +106,84 @@ fn serve_expectations(expected: &str) -> String {
         .to_owned()
 }
 
+/// A self-signed certificate and key for localhost, made by openssl.
+fn self_signed(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let openssl = tool("openssl")?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    status.success().then_some((cert, key))
+}
+
 #[test]
 fn syslog_rsyslog_forwards_a_mixed_stream_over_octet_counted_tcp() {
-    let Some(rsyslogd) = tool("rsyslogd") else {
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let e = exporter(
         dir.path(),
         &format!("  - {{name: relay, type: syslog_tcp, listen_address: '127.0.0.1:{port}'}}\n"),
     );
-    let input = dir.path().join("in.log");
+    rsyslog_relay(dir.path(), &e, port, "");
+}
+
+#[test]
+fn syslog_rsyslog_forwards_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed(dir.path()) else {
+        return;
+    };
+    let port = free_port();
+    let e = exporter(
+        dir.path(),
+        &format!(
+            "  - name: relay\n    type: syslog_tls\n    listen_address: '127.0.0.1:{port}'\n    tls: {{cert_file: '{}', key_file: '{}'}}\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    rsyslog_relay(
+        dir.path(),
+        &e,
+        port,
+        r#"StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="anon""#,
+    );
+    assert_eq!(e.value(DROPPED, &[]), 0.0);
+}
+
+/// rsyslog tails a copy of mixed-traffic.log with imfile and forwards it
+/// with omfwd (octet-counted TCP, plus `driver` options); the exporter must
+/// show exactly the corpus' counters.
+fn rsyslog_relay(dir: &Path, e: &Exporter, port: u16, driver: &str) {
+    let Some(rsyslogd) = tool("rsyslogd") else {
+        return;
+    };
+    let input = dir.join("in.log");
     std::fs::copy(fixture("corpus/mixed-traffic.log"), &input).unwrap();
-    let work = dir.path().join("rsyslog");
+    let work = dir.join("rsyslog");
     std::fs::create_dir_all(&work).unwrap();
-    let conf = dir.path().join("rsyslog.conf");
+    let conf = dir.join("rsyslog.conf");
     std::fs::write(
         &conf,
         format!(
-            "global(workDirectory=\"{work}\")\nmodule(load=\"imfile\")\ninput(type=\"imfile\" File=\"{input}\" Tag=\"panos\")\naction(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\")\n",
+            "global(workDirectory=\"{work}\")\nmodule(load=\"imfile\")\ninput(type=\"imfile\" File=\"{input}\" Tag=\"panos\")\naction(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\" {driver})\n",
             work = work.display(),
             input = input.display()
         ),
@@ -135,7 +193,7 @@ fn syslog_rsyslog_forwards_a_mixed_stream_over_octet_counted_tcp() {
         .args(["-n", "-f"])
         .arg(&conf)
         .arg("-i")
-        .arg(dir.path().join("rsyslog.pid"))
+        .arg(dir.join("rsyslog.pid"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -305,4 +363,21 @@ fn syslog_hostile_clients_are_counted_and_good_ones_still_served() {
         .unwrap();
     e.wait_for(FAILURES, &[], 101.0);
     assert_eq!(e.get("/-/healthy").map(|(s, _)| s), Some(200));
+}
+
+#[test]
+fn syslog_port_in_use_is_a_clear_startup_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let web = format!("127.0.0.1:{}", free_port());
+    let out = crate::support::run(
+        &["--syslog.tcp", &address, "--web.listen-address", &web],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {address}")),
+        "{err}"
+    );
 }
