@@ -3,29 +3,14 @@
 //! Prometheus server scraping it, read back through Prometheus' HTTP API.
 
 use std::fs;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::serve_files::{Scenario, append, failure, success};
 use crate::support::exporter::{Exporter, free_port};
-use crate::support::which;
+use crate::support::tool;
 
 const FAILURES: &str = "ike_phase1_failures_total";
-
-/// The tool, or `None` outside CI when it is not installed.
-fn tool(name: &str) -> Option<std::path::PathBuf> {
-    // logrotate lives in /usr/sbin, which is not on every PATH.
-    let found =
-        which(name).or_else(|| Some(Path::new("/usr/sbin").join(name)).filter(|p| p.is_file()));
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} must be installed in CI (tools/install-test-deps.sh)"
-        );
-    }
-    found
-}
 
 fn logrotate(s: &Scenario, mode: &str) {
     let Some(logrotate) = tool("logrotate") else {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::support::exporter::{Exporter, free_port};
-use crate::support::{exposition, fixture, which};
+use crate::support::{exposition, fixture, tool};
 
 const FAILURES: &str = "ike_phase1_failures_total";
 const DROPPED: &str = "ike_exporter_syslog_dropped_total";
@@ -27,18 +27,6 @@ fn exporter(dir: &Path, sources: &str) -> Exporter {
     let config = dir.join("config.yaml");
     std::fs::write(&config, format!("sources:\n{sources}")).unwrap();
     Exporter::start(&["--config", config.to_str().unwrap()], dir)
-}
-
-fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let found =
-        which(name).or_else(|| Some(Path::new("/usr/sbin").join(name)).filter(|p| p.is_file()));
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} must be installed in CI"
-        );
-    }
-    found
 }
 
 fn logger(args: &[&str], message: &str) {
@@ -214,32 +202,13 @@ fn rsyslog_relay(dir: &Path, e: &Exporter, port: u16, driver: &str) {
 
 #[test]
 fn syslog_tls_with_openssl_s_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed(dir.path()) else {
+        return;
+    };
     let Some(openssl) = tool("openssl") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let status = Command::new(&openssl)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
     let port = free_port();
     let e = exporter(
         dir.path(),

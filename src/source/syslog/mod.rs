@@ -73,6 +73,22 @@ impl Listener {
         self.allowed.is_empty() || self.allowed.iter().any(|net| net.contains(&addr))
     }
 
+    /// Announces a new stream (a connection, or the UDP socket) to the
+    /// pipeline; `None` when the pipeline is gone.
+    pub async fn open(
+        &self,
+        tx: &tokio::sync::mpsc::Sender<crate::source::Message>,
+    ) -> Option<crate::source::StreamId> {
+        let stream = crate::source::next_stream_id();
+        let open = crate::source::Message::Open {
+            stream,
+            source: self.name.clone(),
+            device: self.device.clone(),
+            file: None,
+        };
+        tx.send(open).await.ok().map(|()| stream)
+    }
+
     /// Counts `n` dropped messages or connections.
     pub fn dropped(&self, reason: DropReason, n: u64) {
         self.metrics

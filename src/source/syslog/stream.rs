@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use super::udp::{annotate, resolve};
 use super::{DropReason, Listener, push_message};
 use crate::parse::stream::{FramingError, StreamFramer};
-use crate::source::{Message, next_stream_id};
+use crate::source::Message;
 
 /// How long a TLS client may take to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,16 +126,9 @@ async fn read_messages(
     settings: &StreamSettings,
     tx: &mpsc::Sender<Message>,
 ) {
-    let stream = next_stream_id();
-    let open = Message::Open {
-        stream,
-        source: listener.name.clone(),
-        device: listener.device.clone(),
-        file: None,
-    };
-    if tx.send(open).await.is_err() {
+    let Some(stream) = listener.open(tx).await else {
         return;
-    }
+    };
     let mut framer = StreamFramer::new(settings.max_message_bytes);
     let mut buf = vec![0u8; READ_BYTES];
     let mut block = Vec::new();

@@ -10,7 +10,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::{DropReason, Listener, push_message};
-use crate::source::{Message, next_stream_id};
+use crate::source::Message;
 
 /// Bytes of messages gathered before a batch is handed over.
 const BATCH_BYTES: usize = 256 * 1024;
@@ -82,16 +82,9 @@ pub async fn run(
     max_message_bytes: usize,
     tx: mpsc::Sender<Message>,
 ) {
-    let stream = next_stream_id();
-    let open = Message::Open {
-        stream,
-        source: listener.name.clone(),
-        device: listener.device.clone(),
-        file: None,
-    };
-    if tx.send(open).await.is_err() {
+    let Some(stream) = listener.open(&tx).await else {
         return;
-    }
+    };
     // One byte more than allowed tells an over-long datagram from a full one.
     let mut buf = vec![0u8; max_message_bytes + 1];
     let mut batch = Batch::default();

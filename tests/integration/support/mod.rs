@@ -91,3 +91,17 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
+
+/// An installed tool (also in /usr/sbin, which is not on every PATH), or
+/// `None` outside CI when it is missing; in CI a missing tool fails the test.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found =
+        which(name).or_else(|| Some(Path::new("/usr/sbin").join(name)).filter(|p| p.is_file()));
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} must be installed in CI (tools/install-test-deps.sh)"
+        );
+    }
+    found
+}
