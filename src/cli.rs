@@ -171,6 +171,13 @@ pub enum Command {
     /// Read log files to the end and report, per device and peer, why IKE
     /// negotiations failed and what to check.
     Diagnose(DiagnoseArgs),
+    /// Exit 0 if the exporter at URL answers its health check (for container
+    /// HEALTHCHECKs in images without curl).
+    Healthcheck {
+        /// The exporter's health URL.
+        #[arg(long, default_value = "http://127.0.0.1:9765/-/healthy")]
+        url: String,
+    },
 }
 
 /// Output formats of `diagnose`.
@@ -210,6 +217,38 @@ pub struct DiagnoseArgs {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Diagnose(args)) => diagnose::main(&args),
+        Some(Command::Healthcheck { url }) => healthcheck(&url),
         None => app::main(&cli.serve),
+    }
+}
+
+/// GET `url` (plain HTTP) with a short timeout; success on a 200 answer.
+fn healthcheck(url: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let result = (|| -> Result<u16, String> {
+        let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
+        let (host, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+        let addr = host.to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
+        let timeout = Duration::from_secs(3);
+        let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").map_err(|e| e.to_string())?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).map_err(|e| e.to_string())?;
+        let status = std::str::from_utf8(&head[9..12]).ok().and_then(|s| s.parse().ok());
+        status.ok_or_else(|| "not an HTTP answer".to_owned())
+    })();
+    match result {
+        Ok(200) => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("ike_exporter: {url} answered {status}");
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            eprintln!("ike_exporter: {url}: {error}");
+            ExitCode::from(1)
+        }
     }
 }
