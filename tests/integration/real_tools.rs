@@ -3,11 +3,11 @@
 //! Prometheus server scraping it, read back through Prometheus' HTTP API.
 
 use std::fs;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use crate::serve_files::{Scenario, append, failure, success};
-use crate::support::exporter::{Exporter, free_port};
+use crate::support::exporter::Exporter;
+use crate::support::prometheus::Prometheus;
 use crate::support::tool;
 
 const FAILURES: &str = "ike_phase1_failures_total";
@@ -72,105 +72,49 @@ fn logrotate_copytruncate_mode_loses_nothing() {
     e.wait_for(FAILURES, &[], 7.0);
 }
 
-/// A Prometheus server on 127.0.0.1 scraping `target` every second.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(target_port: u16) -> Option<Self> {
-        let binary = tool("prometheus")?;
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: ike\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus starts");
-        Some(Self {
-            child,
-            port,
-            _dir: dir,
-        })
-    }
-
-    /// GET an API path as JSON.
-    fn api(&self, path_and_query: &str) -> Option<serde_json::Value> {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        write!(
-            stream,
-            "GET {path_and_query} HTTP/1.0\r\nHost: prom\r\n\r\n"
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        serde_json::from_str(response.split_once("\r\n\r\n")?.1).ok()
-    }
-
-    fn wait<T>(&self, what: &str, f: impl Fn(&Self) -> Option<T>) -> T {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(60) {
-            if let Some(v) = f(self) {
-                return v;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("Prometheus: timed out waiting for {what}");
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn prometheus_scrapes_the_exporter() {
     let s = Scenario::new("a.log", "");
     append(&s.path("a.log"), &(0..5).map(failure).collect::<String>());
     let e: Exporter = s.start(&[]);
     e.wait_for(FAILURES, &[], 5.0);
-    let Some(prom) = Prometheus::start(e.port) else {
+    let Some(prom) = Prometheus::start(&[e.port]) else {
         return;
     };
-    prom.wait("the target to be up", |p| {
-        let targets = p.api("/api/v1/targets")?;
-        let target = targets["data"]["activeTargets"]
-            .as_array()?
-            .first()?
-            .clone();
-        (target["health"] == "up").then_some(()).or_else(|| {
-            let error = target["lastError"].as_str().unwrap_or("");
-            assert!(error.is_empty(), "scrape error: {error}");
-            None
-        })
-    });
+    prom.wait_targets_up(1);
     let value = prom.wait("the failures in a query", |p| {
-        let json =
-            p.api("/api/v1/query?query=ike_phase1_failures_total%7Bpattern%3D%22timeout%22%7D")?;
+        let json = p.query(r#"ike_phase1_failures_total{pattern="timeout"}"#)?;
         let result = json["data"]["result"].as_array()?.first()?.clone();
         assert_eq!(result["metric"]["gateway"], "gw-t");
         assert_eq!(result["metric"]["peer"], "198.51.100.20");
         result["value"][1].as_str()?.parse::<f64>().ok()
     });
     assert_eq!(value, 5.0);
+}
+
+#[test]
+fn prometheus_sums_two_sharded_exporters() {
+    // Two instances, each with its own firewalls' log, as in deploy/README.md.
+    let (a, b) = (Scenario::new("a.log", ""), Scenario::new("b.log", ""));
+    append(&a.path("a.log"), &(0..3).map(failure).collect::<String>());
+    append(&b.path("b.log"), &(0..4).map(failure).collect::<String>());
+    let (ea, eb) = (a.start(&[]), b.start(&[]));
+    ea.wait_for(FAILURES, &[], 3.0);
+    eb.wait_for(FAILURES, &[], 4.0);
+    let Some(prom) = Prometheus::start(&[ea.port, eb.port]) else {
+        return;
+    };
+    prom.wait_targets_up(2);
+    let sum = prom.wait("the sum over instances", |p| {
+        let json = p.query("sum by (device, peer) (ike_phase1_failures_total)")?;
+        let result = json["data"]["result"].as_array()?.first()?.clone();
+        let v = result["value"][1].as_str()?.parse::<f64>().ok()?;
+        (v == 7.0).then_some(v)
+    });
+    assert_eq!(sum, 7.0);
+    let per_instance = prom.query("count(ike_phase1_failures_total)").unwrap();
+    assert_eq!(
+        per_instance["data"]["result"][0]["value"][1], "2",
+        "one series per instance"
+    );
 }

@@ -2,6 +2,7 @@
 
 pub mod exporter;
 pub mod exposition;
+pub mod prometheus;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
