@@ -445,12 +445,14 @@ fn run_pipeline(
                 source,
                 device,
                 file,
+                export_header,
             } => {
                 let key = file.as_ref().map(|entry| entry.key);
                 if let Some(entry) = file {
                     checkpoints.track(entry);
                 }
-                streams.insert(stream, (pipeline.source(&source, device.as_deref()), key));
+                let state = pipeline.source_of(&source, device.as_deref(), export_header);
+                streams.insert(stream, (state, key));
             }
             Message::Reset {
                 stream,

@@ -136,13 +136,20 @@ impl Pipeline {
 
     /// State for a new input named `name`; `device` labels records that name none.
     pub fn source(&self, name: &str, device: Option<&str>) -> SourceState {
+        self.source_of(name, device, true)
+    }
+
+    /// Like [`source`](Self::source); without `export_header`, the first line
+    /// is never taken for a GUI export header (a network stream, where anyone
+    /// could send one and switch the source into export mode).
+    pub fn source_of(&self, name: &str, device: Option<&str>, export_header: bool) -> SourceState {
         SourceState {
             device: device.map(str::to_owned),
             parser: SourceParser::default(),
             metrics: self.metrics.source(name),
             totals: SourceTotals::default(),
             error_log: LogLimiter::new(Duration::from_secs(10)),
-            started: false,
+            started: !export_header,
             deferred: Vec::new(),
         }
     }

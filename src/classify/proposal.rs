@@ -51,6 +51,14 @@ pub fn proposal_diffs(phase: Phase, description: &str) -> Vec<ProposalDiff> {
             });
         }
     }
+    // One difference per parameter: a text cannot multiply series by
+    // repeating a clause.
+    let mut seen = Vec::new();
+    diffs.retain(|d| {
+        let first = !seen.contains(&d.parameter);
+        seen.push(d.parameter);
+        first
+    });
     diffs
 }
 
@@ -115,6 +123,14 @@ mod tests {
             "Configured DH group 'group20' was not presented in the IKE proposal.",
         );
         assert_eq!(dh[0].parameter, Parameter::DhGroup);
+    }
+
+    #[test]
+    fn proposal_one_difference_per_parameter() {
+        let text = "pfs group mismatched: my:1 peer:2 pfs group mismatched: my:3 peer:4 lifetime mismatched: my:5 peer:6";
+        let diffs = proposal_diffs(Phase::Two, text);
+        assert_eq!(diffs.len(), 2);
+        assert_eq!(diffs[0].local, "1");
     }
 
     #[test]

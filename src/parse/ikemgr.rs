@@ -96,6 +96,7 @@ fn parse_time(clock: &str, offset: &str) -> Option<Timestamp> {
 
 /// Limits of the assembler.
 const MAX_CONTEXTS: usize = 1024;
+const MAX_DIFFS_PER_CONTEXT: usize = 32;
 const CONTEXT_TTL_SECS: i64 = 300;
 
 #[derive(Debug, Default)]
@@ -136,7 +137,10 @@ impl Assembler {
         if let Some(ends) = ike::endpoints(text) {
             ctx.peer = Some(ends.peer);
         }
+        // A negotiation compares a handful of parameters; a context that
+        // claims more is noise and must not grow (or slow) without bound.
         if let Some(diff) = diff_of(text)
+            && ctx.diffs.len() < MAX_DIFFS_PER_CONTEXT
             && !ctx.diffs.contains(&diff)
         {
             ctx.diffs.push(diff);
@@ -362,6 +366,18 @@ mod tests {
             (out[0].diff.local.as_str(), out[0].diff.remote.as_str()),
             ("14", "2")
         );
+    }
+
+    #[test]
+    fn ikemgr_differences_per_context_are_bounded() {
+        let mut asm = Assembler::default();
+        let mut out = Vec::new();
+        for i in 0..10_000 {
+            asm.push(None, 1, &format!("enctype = A{i}:B"), &mut out);
+        }
+        asm.push(None, 1, "no suitable proposal found.", &mut out);
+        asm.finish(&mut out);
+        assert_eq!(out.len(), MAX_DIFFS_PER_CONTEXT);
     }
 
     #[test]

@@ -96,6 +96,10 @@ pub struct StreamFramer {
     mode: Mode,
     /// The error that ended the connection; later pushes repeat it.
     failed: Option<FramingError>,
+    /// LF mode: discarding the rest of an over-long line.
+    skipping: bool,
+    /// LF mode: over-long lines skipped since last asked.
+    too_large: u64,
 }
 
 impl StreamFramer {
@@ -107,7 +111,23 @@ impl StreamFramer {
             max_message_bytes,
             mode: Mode::Detect,
             failed: None,
+            skipping: false,
+            too_large: 0,
         }
+    }
+
+    /// Over-long LF-framed lines skipped since the last call (the connection
+    /// goes on with the next line; in octet mode an over-long frame is an
+    /// error instead, since the stream cannot be resynchronised).
+    pub fn take_too_large(&mut self) -> u64 {
+        std::mem::take(&mut self.too_large)
+    }
+
+    /// True while part of a message has been read but not its end.
+    pub fn mid_message(&self) -> bool {
+        !self.buf.is_empty()
+            || self.skipping
+            || matches!(self.mode, Mode::Octet(state) if state != FRAME_START)
     }
 
     /// Consumes one read of any size and calls `out` once per complete,
@@ -149,22 +169,43 @@ impl StreamFramer {
         bytes: &[u8],
         out: &mut impl FnMut(&[u8]),
     ) -> Result<(), FramingError> {
-        let mut input = bytes;
         if self.mode == Mode::Detect {
+            return self.detect(bytes, out);
+        }
+        match self.mode {
+            Mode::Detect => Ok(()),
+            Mode::Octet(_) => self.push_octet(bytes, out),
+            Mode::Lf => self.push_lf(bytes, out),
+        }
+    }
+
+    /// Decides the framing: digits followed by a space start an octet count;
+    /// anything else, including digits followed by something else (a relay's
+    /// `1,2024/…` or `2024-03-12T…` line without PRI), is LF framing. Leading
+    /// digits are held until the byte after them arrives.
+    fn detect(&mut self, bytes: &[u8], out: &mut impl FnMut(&[u8])) -> Result<(), FramingError> {
+        let mut input = bytes;
+        if self.buf.is_empty() {
             let Some(start) = input.iter().position(|b| !b.is_ascii_whitespace()) else {
                 return Ok(());
             };
             input = &input[start..];
-            self.mode = match input.first() {
-                Some(b) if b.is_ascii_digit() => Mode::Octet(FRAME_START),
-                _ => Mode::Lf,
-            };
         }
-        match self.mode {
-            Mode::Detect => Ok(()),
-            Mode::Octet(_) => self.push_octet(input, out),
-            Mode::Lf => self.push_lf(input, out),
+        let digits = input.iter().take_while(|b| b.is_ascii_digit()).count();
+        // At most 20 digits are held undecided; no length is that long.
+        if digits == input.len() && self.buf.len() + digits <= 20 {
+            self.buf.extend_from_slice(input);
+            return Ok(());
         }
+        let octet = self.buf.len() + digits > 0 && input.get(digits) == Some(&b' ');
+        self.mode = if octet {
+            Mode::Octet(FRAME_START)
+        } else {
+            Mode::Lf
+        };
+        let held = std::mem::take(&mut self.buf);
+        self.push_inner(&held, out)?;
+        self.push_inner(input, out)
     }
 
     fn push_octet(
@@ -231,18 +272,22 @@ impl StreamFramer {
     fn push_lf(&mut self, input: &[u8], out: &mut impl FnMut(&[u8])) -> Result<(), FramingError> {
         let max = self.max_message_bytes;
         let mut pos = 0;
+        if self.skipping {
+            let Some(end) = memchr2(b'\n', b'\0', input) else {
+                return Ok(());
+            };
+            self.skipping = false;
+            pos = end + 1;
+        }
         while let Some(found) = memchr2(b'\n', b'\0', &input[pos..]) {
             let piece = &input[pos..pos + found];
             pos += found + 1;
-            if self.buf.is_empty() {
-                if piece.len() > max {
-                    return Err(FramingError::TooLarge);
-                }
+            if self.buf.len() + piece.len() > max {
+                self.buf.clear();
+                self.too_large += 1;
+            } else if self.buf.is_empty() {
                 deliver(piece, out);
             } else {
-                if self.buf.len() + piece.len() > max {
-                    return Err(FramingError::TooLarge);
-                }
                 self.buf.extend_from_slice(piece);
                 deliver(&self.buf, out);
                 self.buf.clear();
@@ -251,7 +296,11 @@ impl StreamFramer {
         let rest = &input[pos..];
         let held = self.buf.len() + rest.len();
         if held > max {
-            return Err(FramingError::TooLarge);
+            // Skip to the next LF; the next line is read as usual.
+            self.buf = Vec::new();
+            self.too_large += 1;
+            self.skipping = true;
+            return Ok(());
         }
         if !rest.is_empty() {
             // Geometric growth, capped so the buffer never exceeds the maximum.
@@ -444,10 +493,8 @@ mod tests {
         );
         let mut framer = StreamFramer::new(64 * 1024);
         assert_eq!(push_err(&mut framer, b"9999999999"), Ok(()));
-        assert_eq!(
-            push_err(&mut framer, b"9"),
-            Err(FramingError::InvalidLength)
-        );
+        // Digits alone do not decide the framing yet: the next byte does.
+        assert_eq!(push_err(&mut framer, b"9"), Ok(()));
         assert_eq!(
             push_err(&mut framer, b" <14>x"),
             Err(FramingError::InvalidLength)
@@ -471,7 +518,15 @@ mod tests {
             whole(64, b"5 <14>a 3 abc").1,
             Err(FramingError::InvalidLength)
         );
-        assert_eq!(whole(64, b"12x").1, Err(FramingError::InvalidLength));
+        // Digits not followed by a space are an LF-framed line (a relay's
+        // `1,2024/…` without PRI), not a length.
+        assert_eq!(whole(64, b"12x").0, [b"12x".to_vec()]);
+        assert_eq!(
+            whole(64, b"1,2024/03/12 x\n2024-03-12T10:15:02Z y\n")
+                .0
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -494,11 +549,23 @@ mod tests {
     }
 
     #[test]
-    fn stream_lf_message_over_max_is_too_large() {
+    fn stream_lf_message_over_max_is_skipped_and_the_next_read() {
         let mut input = vec![b'<'; 65];
-        input.push(b'\n');
-        assert_eq!(whole(64, &input).1, Err(FramingError::TooLarge));
-        assert_eq!(bytewise(64, &input).1, Err(FramingError::TooLarge));
+        input.extend_from_slice(b"\n<14>next\n");
+        for chunk in [input.len(), 1, 7] {
+            let mut framer = StreamFramer::new(64);
+            let mut msgs = Vec::new();
+            for piece in input.chunks(chunk) {
+                assert_eq!(
+                    framer.push(piece, &mut |m: &[u8]| msgs.push(m.to_vec())),
+                    Ok(())
+                );
+            }
+            assert_eq!(msgs, [b"<14>next".to_vec()], "chunk {chunk}");
+            assert_eq!(framer.take_too_large(), 1);
+            assert!(!framer.mid_message());
+        }
+        let mut input = vec![b'<'; 65];
         input[64] = b'\n';
         let (msgs, result) = whole(64, &input);
         assert_eq!(result, Ok(()));
@@ -517,19 +584,17 @@ mod tests {
         const MAX: usize = 64 * 1024;
         let chunk = vec![b'x'; 64 * 1024];
         let mut framer = StreamFramer::new(MAX);
-        let mut result = push_err(&mut framer, b"<14>");
-        let mut pushed = 4;
-        while result.is_ok() && pushed < 10 * 1024 * 1024 {
-            result = push_err(&mut framer, &chunk);
-            pushed += chunk.len();
+        assert_eq!(push_err(&mut framer, b"<14>"), Ok(()));
+        for _ in 0..160 {
+            assert_eq!(push_err(&mut framer, &chunk), Ok(()));
             assert!(framer.buf.capacity() <= MAX, "{}", framer.buf.capacity());
         }
-        assert_eq!(result, Err(FramingError::TooLarge));
-        assert!(pushed <= 2 * MAX);
+        assert_eq!(framer.take_too_large(), 1);
+        assert!(framer.mid_message(), "still skipping the long line");
 
         let mut framer = StreamFramer::new(MAX);
         let big = vec![b'<'; 10 * 1024 * 1024];
-        assert_eq!(push_err(&mut framer, &big), Err(FramingError::TooLarge));
+        assert_eq!(push_err(&mut framer, &big), Ok(()));
         assert_eq!(framer.buf.capacity(), 0);
 
         let mut framer = StreamFramer::new(MAX);

@@ -81,6 +81,46 @@ impl LabelGuard {
     }
 }
 
+/// Admits at most `max` distinct combinations of label values (kept as
+/// 64-bit hashes): per-label caps alone still allow their product, e.g. a
+/// million gateway × peer pairs from 1,000 of each.
+#[derive(Debug)]
+pub struct ComboGuard {
+    max: usize,
+    seen: HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl ComboGuard {
+    /// A guard for `max` combinations.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            seen: HashSet::new(),
+            hasher: Default::default(),
+        }
+    }
+
+    /// Applies a reloaded limit; known combinations stay.
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
+    /// True when the combination is known or there is room for it.
+    pub fn admit(&mut self, parts: &[&str]) -> bool {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(parts);
+        if self.seen.contains(&hash) {
+            return true;
+        }
+        if self.seen.len() < self.max {
+            self.seen.insert(hash);
+            return true;
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +135,16 @@ mod tests {
         assert_eq!(guard.admit("10.9.9.9"), ("10.9.9.9", false));
         assert_eq!(guard.admit("unknown"), ("unknown", false));
         assert_eq!(guard.admit(""), ("", false));
+    }
+
+    #[test]
+    fn combo_guard_bounds_the_product() {
+        let mut guard = ComboGuard::new(3);
+        assert!(guard.admit(&["fw", "gw1", "p1"]));
+        assert!(guard.admit(&["fw", "gw1", "p2"]));
+        assert!(guard.admit(&["fw", "gw2", "p1"]));
+        assert!(!guard.admit(&["fw", "gw2", "p2"]));
+        assert!(guard.admit(&["fw", "gw1", "p2"]), "known combinations stay");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use self::guard::{LabelGuard, sanitise};
+use self::guard::{ComboGuard, LabelGuard, OTHER, sanitise};
 use self::peers::{PeerResolver, UNKNOWN};
 use crate::classify::{Event, Outcome, ProxyIds};
 use crate::ike::{IkeVersion, Pattern, Phase, ProposalDiff};
@@ -73,6 +73,12 @@ pub struct Recorder {
     peer_guard: LabelGuard,
     object_guard: LabelGuard,
     event_id_guard: LabelGuard,
+    /// Proposal values and proxy IDs (free text from the peer).
+    value_guard: LabelGuard,
+    /// (device, gateway/tunnel, peer) combinations.
+    entity_combos: ComboGuard,
+    /// Label sets of the proposal and proxy-ID counters.
+    detail_combos: ComboGuard,
     /// Time of the outcome each `*_up` gauge shows, so that only a newer one moves it.
     up_times: HashMap<UpKey, f64>,
 }
@@ -87,6 +93,9 @@ impl Recorder {
             peer_guard: LabelGuard::new(config.max_peers, always_peers),
             object_guard: LabelGuard::new(config.max_objects, always_objects),
             event_id_guard: LabelGuard::new(config.max_event_ids, []),
+            value_guard: LabelGuard::new(config.max_objects, []),
+            entity_combos: ComboGuard::new(combos(&config)),
+            detail_combos: ComboGuard::new(combos(&config)),
             peers: PeerResolver::new(config.gateways, config.max_objects.saturating_mul(4)),
             up_times: HashMap::new(),
         }
@@ -106,6 +115,9 @@ impl Recorder {
         self.object_guard
             .reconfigure(config.max_objects, always_objects);
         self.event_id_guard.reconfigure(config.max_event_ids, []);
+        self.value_guard.reconfigure(config.max_objects, []);
+        self.entity_combos.set_max(combos(&config));
+        self.detail_combos.set_max(combos(&config));
         self.peers
             .set_configured(config.gateways, config.max_objects.saturating_mul(4));
     }
@@ -124,7 +136,22 @@ impl Recorder {
         };
         let peer = self.guard_peer(&peer);
         let object = self.guard_object(&raw_object, event.phase);
+        let (object, peer) = if self.entity_combos.admit(&[&device, &object, &peer]) {
+            (object, peer)
+        } else {
+            self.overflow("series");
+            (OTHER.to_owned(), OTHER.to_owned())
+        };
         let event_id = self.guard_event_id(&event.event_id);
+        let proposal = event
+            .proposal
+            .iter()
+            .map(|d| self.guard_diff(&device, &peer, d))
+            .collect();
+        let proxy_ids = event
+            .proxy_ids
+            .as_ref()
+            .map(|ids| self.guard_ids(&device, &peer, &object, ids));
         self.metrics
             .events
             .with_label_values(&[device.as_str(), event_id.as_str()])
@@ -138,11 +165,8 @@ impl Recorder {
             phase: event.phase,
             ike_version: event.ike_version,
             outcome: event.outcome,
-            proposal: event.proposal.iter().map(sanitise_diff).collect(),
-            proxy_ids: event.proxy_ids.as_ref().map(|ids| ProxyIds {
-                local_id: sanitise(&ids.local_id).into_owned(),
-                remote_id: sanitise(&ids.remote_id).into_owned(),
-            }),
+            proposal,
+            proxy_ids,
             time,
         };
         if let (Some(phase), Some(version)) = (obs.phase, obs.ike_version) {
@@ -164,7 +188,7 @@ impl Recorder {
             .as_deref()
             .map_or(Cow::Borrowed(UNKNOWN), sanitise);
         let peer = self.guard_peer(&peer);
-        let diff = sanitise_diff(&record.diff);
+        let diff = self.guard_diff(&device, &peer, &record.diff);
         self.count_proposal(&device, &peer, &diff);
         Observation {
             device,
@@ -275,6 +299,62 @@ impl Recorder {
             .inc();
     }
 
+    fn overflow(&self, label: &str) {
+        self.metrics
+            .label_overflow
+            .with_label_values(&[label])
+            .inc();
+    }
+
+    /// A value from the peer's text, capped like any free-form label.
+    fn guard_value(&mut self, value: &str) -> String {
+        let value = sanitise(value);
+        let (admitted, folded) = self.value_guard.admit(&value);
+        if folded {
+            self.overflow("value");
+        }
+        admitted.to_owned()
+    }
+
+    fn guard_diff(&mut self, device: &str, peer: &str, diff: &ProposalDiff) -> ProposalDiff {
+        let (mut local, mut remote) = (
+            self.guard_value(&diff.local),
+            self.guard_value(&diff.remote),
+        );
+        let parameter = diff.parameter.as_str();
+        if !self
+            .detail_combos
+            .admit(&[device, peer, parameter, &local, &remote])
+        {
+            self.overflow("series");
+            (local, remote) = (OTHER.to_owned(), OTHER.to_owned());
+        }
+        ProposalDiff {
+            phase: diff.phase,
+            parameter: diff.parameter,
+            local,
+            remote,
+        }
+    }
+
+    fn guard_ids(&mut self, device: &str, peer: &str, tunnel: &str, ids: &ProxyIds) -> ProxyIds {
+        let (mut local_id, mut remote_id) = (
+            self.guard_value(&ids.local_id),
+            self.guard_value(&ids.remote_id),
+        );
+        if !self
+            .detail_combos
+            .admit(&[device, peer, tunnel, &local_id, &remote_id])
+        {
+            self.overflow("series");
+            (local_id, remote_id) = (OTHER.to_owned(), OTHER.to_owned());
+        }
+        ProxyIds {
+            local_id,
+            remote_id,
+        }
+    }
+
     fn guard_peer(&mut self, peer: &str) -> String {
         let (value, folded) = self.peer_guard.admit(peer);
         if folded {
@@ -321,13 +401,10 @@ fn keep_max(gauge: &prometheus::Gauge, time: f64) {
     }
 }
 
-fn sanitise_diff(diff: &ProposalDiff) -> ProposalDiff {
-    ProposalDiff {
-        phase: diff.phase,
-        parameter: diff.parameter,
-        local: sanitise(&diff.local).into_owned(),
-        remote: sanitise(&diff.remote).into_owned(),
-    }
+/// Label combinations allowed per family: a gateway or tunnel usually has
+/// one peer, so peers plus objects leave room for every real pairing.
+fn combos(config: &RecordConfig) -> usize {
+    config.max_peers.saturating_add(config.max_objects)
 }
 
 #[cfg(test)]

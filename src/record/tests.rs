@@ -264,3 +264,58 @@ fn record_reconfigure_keeps_series_and_applies_the_new_map() {
             .any(|l| l.contains("198.51.100.1") && l.ends_with(" 2"))
     );
 }
+
+#[test]
+fn record_gateway_peer_pairs_are_bounded_not_just_each_label() {
+    let (mut rec, metrics) = recorder(RecordConfig {
+        max_peers: 10,
+        max_objects: 10,
+        ..Default::default()
+    });
+    for g in 0..10 {
+        for p in 0..10 {
+            let e = event(
+                "ike-nego-p1-fail",
+                &format!("gw{g}"),
+                &format!("Failed SA: 192.0.2.1[500]-10.0.0.{p}[500] x. Due to timeout."),
+            );
+            rec.record_event(&e, "fw", 1.0);
+        }
+    }
+    let series = sample(&metrics, "ike_phase1_failures_total");
+    assert!(series.len() <= 21, "{} series", series.len());
+    assert!(
+        series
+            .iter()
+            .any(|l| l.contains(r#"gateway="other""#) && l.contains(r#"peer="other""#))
+    );
+    let total: f64 = series
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(total, 100.0, "every event still counted");
+    assert!(
+        sample(&metrics, "ike_exporter_label_overflow_total")
+            .iter()
+            .any(|l| l.contains(r#"label="series""#))
+    );
+}
+
+#[test]
+fn record_proposal_values_from_the_peer_are_capped() {
+    let (mut rec, metrics) = recorder(RecordConfig {
+        max_objects: 5,
+        ..Default::default()
+    });
+    for i in 0..50 {
+        let e = event(
+            "ike-nego-p2-fail",
+            "tun",
+            &format!("pfs group mismatched: my:{i} peer:{}", i + 1),
+        );
+        rec.record_event(&e, "fw", 1.0);
+    }
+    let series = sample(&metrics, "ike_proposal_mismatches_total");
+    assert!(series.len() <= 10, "{series:?}");
+    assert!(series.iter().any(|l| l.contains(r#"local="other""#)));
+}

@@ -376,6 +376,7 @@ impl Tailer {
             source: Arc::clone(&self.cfg.name),
             device: self.cfg.device.clone(),
             file: Some(entry),
+            export_header: true,
         };
         self.tx.blocking_send(open).map_err(|_| Disconnected)?;
         let tracked = Tracked {

@@ -42,6 +42,9 @@ pub enum Message {
         source: Arc<str>,
         device: Option<Arc<str>>,
         file: Option<Entry>,
+        /// Whether the stream may be a GUI export (files and stdin; never a
+        /// network listener).
+        export_header: bool,
     },
     /// The stream's file was truncated: reading starts again at 0.
     Reset {

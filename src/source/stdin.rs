@@ -28,6 +28,7 @@ pub fn run(
         source: name,
         device,
         file: None,
+        export_header: true,
     })?;
     let mut framer = LineFramer::new(max_line_bytes);
     let mut frames: Vec<Message> = Vec::new();

@@ -279,7 +279,7 @@ fn syslog_hostile_clients_are_counted_and_good_ones_still_served() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 1)
         .collect();
     connect()
-        .write_all(&[b"7".as_slice(), &noise].concat())
+        .write_all(&[b"7 ".as_slice(), &noise].concat())
         .unwrap();
     e.wait_for(DROPPED, &[("source", "t"), ("reason", "framing")], 2.0);
     // A frame over max_message_bytes.
@@ -348,5 +348,41 @@ fn syslog_port_in_use_is_a_clear_startup_error() {
     assert!(
         err.contains(&format!("cannot listen on {address}")),
         "{err}"
+    );
+}
+
+#[test]
+fn syslog_network_streams_are_never_gui_exports_and_long_lf_lines_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tcp, udp) = (free_port(), free_port());
+    let e = exporter(
+        dir.path(),
+        &format!(
+            "  - {{name: t, type: syslog_tcp, listen_address: '127.0.0.1:{tcp}', max_message_bytes: 1024}}\n  - {{name: u, type: syslog_udp, listen_address: '127.0.0.1:{udp}'}}\n"
+        ),
+    );
+    // A first datagram shaped like a GUI export header must not switch the listener.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .send_to(
+            b"Receive Time,Type,Event ID,Object,Description",
+            ("127.0.0.1", udp),
+        )
+        .unwrap();
+    e.wait_for("ike_exporter_lines_total", &[("source", "u")], 1.0);
+    socket
+        .send_to(psk("fw-after-header").as_bytes(), ("127.0.0.1", udp))
+        .unwrap();
+    e.wait_for(FAILURES, &[("device", "fw-after-header")], 1.0);
+    // LF framing: an over-long line is skipped, the connection goes on.
+    let mut conn = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    let long = format!("<14>{}\n", "x".repeat(5000));
+    let lines = format!("{long}{}\n{}\n", psk("fw-lf-1"), psk("fw-lf-2"));
+    conn.write_all(lines.as_bytes()).unwrap();
+    e.wait_for(FAILURES, &[("device", "fw-lf-2")], 1.0);
+    assert_eq!(e.value(FAILURES, &[("device", "fw-lf-1")]), 1.0);
+    assert_eq!(
+        e.value(DROPPED, &[("source", "t"), ("reason", "too_large")]),
+        1.0
     );
 }

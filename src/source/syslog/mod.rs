@@ -85,6 +85,7 @@ impl Listener {
             source: self.name.clone(),
             device: self.device.clone(),
             file: None,
+            export_header: false,
         };
         tx.send(open).await.ok().map(|()| stream)
     }

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -24,6 +24,8 @@ use crate::source::Message;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read size per connection.
 const READ_BYTES: usize = 64 * 1024;
+/// How long one message may take to arrive once it has begun.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings of a TCP or TLS listener.
 #[derive(Clone)]
@@ -132,13 +134,24 @@ async fn read_messages(
     let mut framer = StreamFramer::new(settings.max_message_bytes);
     let mut buf = vec![0u8; READ_BYTES];
     let mut block = Vec::new();
+    // A message once begun must end within FRAME_TIMEOUT, so that a sender
+    // dribbling a byte now and then cannot hold a connection slot forever.
+    let mut frame_deadline: Option<Instant> = None;
     let result: Result<(), FramingError> = loop {
-        let n = match tokio::time::timeout(settings.idle_timeout, io.read(&mut buf)).await {
+        let wait = frame_deadline.map_or(settings.idle_timeout, |d| {
+            d.saturating_duration_since(Instant::now())
+                .min(settings.idle_timeout)
+        });
+        let n = match tokio::time::timeout(wait, io.read(&mut buf)).await {
             Ok(Ok(0)) => break framer.finish(&mut |m| push_message(&mut block, m)),
             Ok(Ok(n)) => n,
             Ok(Err(error)) => {
                 tracing::debug!(source = %listener.name, %error, "Connection read failed.");
                 break Ok(());
+            }
+            Err(_) if framer.mid_message() => {
+                tracing::debug!(source = %listener.name, "Closing a connection that stalled mid-message.");
+                break Err(FramingError::Truncated);
             }
             Err(_) => {
                 tracing::debug!(source = %listener.name, "Idle connection closed.");
@@ -149,6 +162,17 @@ async fn read_messages(
         if let Err(error) = framer.push(&buf[..n], &mut |m| push_message(&mut block, m)) {
             break Err(error);
         }
+        let skipped = framer.take_too_large();
+        if skipped > 0 {
+            listener.dropped(DropReason::TooLarge, skipped);
+        }
+        // A message completed in this read: what is pending now is a new one.
+        let progressed = !block.is_empty() || skipped > 0;
+        frame_deadline = match (framer.mid_message(), frame_deadline) {
+            (false, _) => None,
+            (true, Some(deadline)) if !progressed => Some(deadline),
+            (true, _) => Some(Instant::now() + FRAME_TIMEOUT),
+        };
         if !block.is_empty() {
             let lines = std::mem::take(&mut block);
             if tx

@@ -73,7 +73,8 @@ pub fn annotate(address: &str, error: io::Error) -> io::Error {
 /// How long a partial batch waits for more datagrams before it is handed over.
 const LINGER: Duration = Duration::from_millis(2);
 /// Bytes kept while the pipeline's queue is full, before they are dropped.
-const MAX_PENDING_BYTES: usize = 8 * 1024 * 1024;
+/// (With the queue's 64 slots this bounds UDP's share of memory to 64 MiB.)
+const MAX_PENDING_BYTES: usize = 1024 * 1024;
 
 /// Receives until the task is aborted or the pipeline is gone.
 pub async fn run(
