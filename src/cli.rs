@@ -205,6 +205,9 @@ pub struct DiagnoseArgs {
     /// a Device Name column).
     #[arg(long)]
     pub device: Option<String>,
+    /// Language of the advice (what to check): `en` or `ja`.
+    #[arg(long, value_enum, default_value_t = crate::advice::Lang::En)]
+    pub lang: crate::advice::Lang,
     /// Lines longer than this many bytes are skipped and counted.
     #[arg(long, default_value_t = crate::parse::framing::DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
@@ -228,16 +231,28 @@ fn healthcheck(url: &str) -> ExitCode {
     use std::net::{TcpStream, ToSocketAddrs};
     use std::time::Duration;
     let result = (|| -> Result<u16, String> {
-        let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
-        let (host, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
-        let addr = host.to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or("only http:// URLs are supported")?;
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+        let addr = host
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())?
+            .next()
+            .ok_or("no address")?;
         let timeout = Duration::from_secs(3);
         let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
-        stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
         write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").map_err(|e| e.to_string())?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head).map_err(|e| e.to_string())?;
-        let status = std::str::from_utf8(&head[9..12]).ok().and_then(|s| s.parse().ok());
+        let status = std::str::from_utf8(&head[9..12])
+            .ok()
+            .and_then(|s| s.parse().ok());
         status.ok_or_else(|| "not an HTTP answer".to_owned())
     })();
     match result {

@@ -89,8 +89,8 @@ pub fn run(
     }
     let written = match args.format {
         Format::Prometheus => out.write_all(metrics.encode().as_bytes()),
-        Format::Json => report.write_json(out),
-        Format::Text => text::write(&report, out, &timezone),
+        Format::Json => report.write_json(out, args.lang),
+        Format::Text => text::write(&report, out, &timezone, args.lang),
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => {}

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
-use crate::advice;
+use crate::advice::{self, Lang};
 use crate::classify::Outcome;
 use crate::ike::{IkeVersion, Pattern, Phase, ProposalDiff};
 use crate::pipeline::SourceTotals;
@@ -278,8 +278,8 @@ impl Report {
     }
 
     /// Writes the report as JSON.
-    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &json::report(self))?;
+    pub fn write_json(&self, out: &mut dyn Write, lang: Lang) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &json::report(self, lang))?;
         writeln!(out)
     }
 }
@@ -312,18 +312,18 @@ impl Down {
     }
 
     /// One-line meaning.
-    pub fn summary(self, phase: Phase) -> &'static str {
+    pub fn summary(self, phase: Phase, lang: Lang) -> &'static str {
         match self {
-            Down::Failure(p) => advice::summary(phase, p),
-            Down::DpdDown => advice::DPD_DOWN_SUMMARY,
+            Down::Failure(p) => advice::summary_in(lang, phase, p),
+            Down::DpdDown => advice::dpd_down_summary_in(lang),
         }
     }
 
     /// What to check.
-    pub fn checks(self, phase: Phase) -> &'static [&'static str] {
+    pub fn checks(self, phase: Phase, lang: Lang) -> &'static [&'static str] {
         match self {
-            Down::Failure(p) => advice::checks(phase, p),
-            Down::DpdDown => advice::DPD_DOWN_CHECKS,
+            Down::Failure(p) => advice::checks_in(lang, phase, p),
+            Down::DpdDown => advice::dpd_down_checks_in(lang),
         }
     }
 }
@@ -424,7 +424,7 @@ mod json {
         span: Span,
     }
 
-    pub fn report(r: &Report) -> JsonReport<'_> {
+    pub fn report(r: &Report, lang: Lang) -> JsonReport<'_> {
         let inputs = r
             .inputs
             .iter()
@@ -458,7 +458,7 @@ mod json {
                     .peers
                     .iter()
                     .filter(|(_, p)| !p.is_empty())
-                    .map(|(peer, p)| peer_json(peer, p))
+                    .map(|(peer, p)| peer_json(peer, p, lang))
                     .collect(),
             })
             .collect();
@@ -471,7 +471,7 @@ mod json {
         }
     }
 
-    fn peer_json<'a>(peer: &'a str, p: &'a PeerReport) -> JsonPeer<'a> {
+    fn peer_json<'a>(peer: &'a str, p: &'a PeerReport, lang: Lang) -> JsonPeer<'a> {
         JsonPeer {
             peer,
             state: p
@@ -503,8 +503,8 @@ mod json {
                     ike_version: key.ike_version,
                     span: *span,
                     resolved_at: p.resolved_at(key, span),
-                    summary: advice::summary(key.phase, key.pattern),
-                    checks: advice::checks(key.phase, key.pattern),
+                    summary: advice::summary_in(lang, key.phase, key.pattern),
+                    checks: advice::checks_in(lang, key.phase, key.pattern),
                 })
                 .collect(),
             proposal_mismatches: p

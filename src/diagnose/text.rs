@@ -10,11 +10,12 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::report::{Down, FailureKey, PeerReport, Report, Span};
+use crate::advice::Lang;
 use crate::ike::{Parameter, Phase, ProposalDiff};
 use crate::record::peers::UNKNOWN;
 
-/// Writes `report`, showing times in `tz`.
-pub fn write(report: &Report, out: &mut dyn Write, tz: &TimeZone) -> io::Result<()> {
+/// Writes `report`, showing times in `tz` and advice in `lang`.
+pub fn write(report: &Report, out: &mut dyn Write, tz: &TimeZone, lang: Lang) -> io::Result<()> {
     let when = |t: f64| format_time(t, tz);
     summary(report, out)?;
     let down = report.down_now();
@@ -77,12 +78,12 @@ pub fn write(report: &Report, out: &mut dyn Write, tz: &TimeZone) -> io::Result<
             let down = reason.0;
             writeln!(
                 out,
-                "  Phase {} {}: {}.",
+                "  Phase {} {}: {}",
                 phase.as_str(),
                 down.as_str(),
-                down.summary(phase)
+                down.summary(phase, lang)
             )?;
-            for check in down.checks(phase) {
+            for check in down.checks(phase, lang) {
                 writeln!(out, "    - {check}")?;
             }
         }

@@ -9,7 +9,11 @@ use crate::support::{root, tool};
 
 /// Runs a tool in the repository root; panics with its output on failure.
 fn check(program: &Path, args: &[&str]) {
-    let out = Command::new(program).args(args).current_dir(root()).output().expect("the tool runs");
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the tool runs");
     assert!(
         out.status.success(),
         "{} {args:?} failed:\n{}{}",
@@ -25,18 +29,26 @@ fn venv_tool(name: &str) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    assert!(std::env::var_os("CI").is_none(), "{name} must be installed in CI (tools/install-test-deps.sh)");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{name} must be installed in CI (tools/install-test-deps.sh)"
+    );
     None
 }
 
 #[test]
 fn deploy_systemd_unit_verifies() {
-    let Some(analyze) = tool("systemd-analyze") else { return };
+    let Some(analyze) = tool("systemd-analyze") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     // verify insists that ExecStart exists: point it at the binary just built.
     let unit = std::fs::read_to_string(root().join("deploy/systemd/ike_exporter.service"))
         .unwrap()
-        .replace("/usr/local/bin/ike_exporter", env!("CARGO_BIN_EXE_ike_exporter"));
+        .replace(
+            "/usr/local/bin/ike_exporter",
+            env!("CARGO_BIN_EXE_ike_exporter"),
+        );
     let path = dir.path().join("ike_exporter.service");
     std::fs::write(&path, unit).unwrap();
     check(&analyze, &["verify", path.to_str().unwrap()]);
@@ -44,17 +56,23 @@ fn deploy_systemd_unit_verifies() {
 
 #[test]
 fn deploy_dockerfile_passes_hadolint() {
-    let Some(hadolint) = venv_tool("hadolint") else { return };
+    let Some(hadolint) = venv_tool("hadolint") else {
+        return;
+    };
     check(&hadolint, &["Dockerfile"]);
 }
 
 #[test]
 fn deploy_kubernetes_manifests_validate() {
-    let Some(validate) = venv_tool("kubernetes-validate") else { return };
+    let Some(validate) = venv_tool("kubernetes-validate") else {
+        return;
+    };
     let mut files: Vec<String> = std::fs::read_dir(root().join("deploy/kubernetes"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml") && !p.ends_with("kustomization.yaml"))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "yaml") && !p.ends_with("kustomization.yaml")
+        })
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     files.sort();
@@ -71,8 +89,13 @@ fn deploy_prometheusrule_is_generated_from_alerts_yml() {
         .arg("--stdout")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let committed = std::fs::read_to_string(root().join("deploy/kubernetes/prometheusrule.yaml")).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed =
+        std::fs::read_to_string(root().join("deploy/kubernetes/prometheusrule.yaml")).unwrap();
     assert!(
         committed == String::from_utf8_lossy(&out.stdout),
         "deploy/kubernetes/prometheusrule.yaml is stale: run tools/gen-prometheusrule.sh"
@@ -81,14 +104,21 @@ fn deploy_prometheusrule_is_generated_from_alerts_yml() {
 
 #[test]
 fn deploy_shell_scripts_pass_shellcheck() {
-    let Some(shellcheck) = tool("shellcheck") else { return };
+    let Some(shellcheck) = tool("shellcheck") else {
+        return;
+    };
     let mut scripts = vec![".ci/run".to_owned()];
     for dir in ["tools", "tools/dashboards"] {
         if let Ok(entries) = std::fs::read_dir(root().join(dir)) {
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.extension().is_some_and(|x| x == "sh") {
-                    scripts.push(path.strip_prefix(root()).unwrap().to_string_lossy().into_owned());
+                    scripts.push(
+                        path.strip_prefix(root())
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
                 }
             }
         }

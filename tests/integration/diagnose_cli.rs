@@ -220,3 +220,41 @@ fn diagnose_output_closed_early_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn diagnose_lang_ja_gives_the_advice_in_japanese() {
+    let seed = path("corpus/seed-phase1-patterns.log");
+    let out = run(
+        &[
+            "diagnose",
+            "--lang",
+            "ja",
+            "--timezone",
+            "Asia/Tokyo",
+            &seed,
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let checks = ike_exporter::advice::checks_in(
+        ike_exporter::advice::Lang::Ja,
+        ike_exporter::ike::Phase::One,
+        ike_exporter::ike::Pattern::PskMismatch,
+    );
+    assert!(checks.iter().all(|c| text.contains(c)), "{text}");
+    let json = run(
+        &["diagnose", "--lang", "ja", "--format", "json", &seed],
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let failure = &json["devices"][0]["peers"][0]["failures"][0];
+    assert!(
+        failure["summary"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c > '\u{3000}'),
+        "{failure}"
+    );
+}

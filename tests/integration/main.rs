@@ -12,7 +12,17 @@ mod serve_files;
 mod real_tools;
 // Syslog listeners with real senders and hostile clients.
 mod syslog;
+// Deploy files checked by their own tools.
+mod deploy_files;
+// The exporter, Prometheus with the alert rules, Alertmanager and a webhook.
+mod full_stack;
 // Properties: no input bytes make a parser panic; good lines survive bad ones.
 mod properties;
 // The README's metrics table matches the code.
 mod readme;
+// The deploy files (Prometheus rules and config, Alertmanager) pass promtool, amtool and yamllint.
+mod deploy_rules;
+// Dashboards: Grafana's schema, and every query against a real Prometheus.
+mod dashboards;
+// The runbooks (English, Japanese) carry the advice verbatim.
+mod runbook;

@@ -371,7 +371,20 @@ fn serve_healthcheck_subcommand_for_container_images() {
     let s = Scenario::new("a.log", "");
     let e = s.start(&[]);
     let url = format!("http://127.0.0.1:{}/-/healthy", e.port);
-    assert_eq!(crate::support::run(&["healthcheck", "--url", &url], None).status.code(), Some(0));
-    let down = format!("http://127.0.0.1:{}/-/healthy", crate::support::exporter::free_port());
-    assert_eq!(crate::support::run(&["healthcheck", "--url", &down], None).status.code(), Some(1));
+    assert_eq!(
+        crate::support::run(&["healthcheck", "--url", &url], None)
+            .status
+            .code(),
+        Some(0)
+    );
+    let down = format!(
+        "http://127.0.0.1:{}/-/healthy",
+        crate::support::exporter::free_port()
+    );
+    assert_eq!(
+        crate::support::run(&["healthcheck", "--url", &down], None)
+            .status
+            .code(),
+        Some(1)
+    );
 }
