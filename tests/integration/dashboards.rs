@@ -14,11 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use ike_exporter::advice::{checks, summary};
 use ike_exporter::ike::{Pattern, Phase};
@@ -26,8 +23,9 @@ use ike_exporter::metrics::DEFINITIONS;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::support::exporter::{Exporter, free_port};
+use crate::support::exporter::Exporter;
 use crate::support::exposition;
+use crate::support::prometheus::Prometheus;
 use crate::support::{root, tool, which};
 
 const OVERVIEW: &str = "dashboards/ike-overview.json";
@@ -459,102 +457,10 @@ fn schema_validation_rejects_legacy_dashboards() {
 
 // ------------------------------------------------------------ Prometheus
 
-/// A Prometheus server on 127.0.0.1 scraping the exporter every second as job `ike`.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(target_port: u16) -> Option<Self> {
-        let binary = tool("prometheus")?;
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: ike\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus starts");
-        Some(Self {
-            child,
-            port,
-            _dir: dir,
-        })
-    }
-
-    fn request(&self, head: &str, body: &str) -> Option<Value> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .ok()?;
-        write!(
-            stream,
-            "{head}\r\nHost: prom\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        serde_json::from_str(response.split_once("\r\n\r\n")?.1).ok()
-    }
-
-    fn get(&self, path: &str) -> Option<Value> {
-        self.request(&format!("GET {path} HTTP/1.0"), "")
-    }
-
-    /// An instant query at the current time: the whole API response.
-    fn query(&self, expr: &str) -> Value {
-        let body = format!("query={}", percent_encode(expr));
-        self.request(
-            "POST /api/v1/query HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded",
-            &body,
-        )
+/// An instant query that must be answered.
+fn query(prom: &Prometheus, expr: &str) -> Value {
+    prom.query(expr)
         .unwrap_or_else(|| panic!("no answer from Prometheus for {expr}"))
-    }
-
-    fn wait<T>(&self, what: &str, f: impl Fn(&Self) -> Option<T>) -> T {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(60) {
-            if let Some(v) = f(self) {
-                return v;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("Prometheus: timed out waiting for {what}");
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The label sets and values of an instant-vector result.
@@ -614,19 +520,10 @@ fn every_dashboard_and_alert_expression_runs_on_prometheus() {
     );
     e.wait_for("ike_exporter_lines_total", &[], lines);
     let metrics = e.metrics();
-    let prom = Prometheus::start(e.port).expect("prometheus is installed");
-    prom.wait("the target to be up", |p| {
-        let targets = p.get("/api/v1/targets")?;
-        let target = targets["data"]["activeTargets"]
-            .as_array()?
-            .first()?
-            .clone();
-        let error = target["lastError"].as_str().unwrap_or("");
-        assert!(error.is_empty(), "scrape error: {error}");
-        (target["health"] == "up").then_some(())
-    });
+    let prom = Prometheus::start(&[e.port]).expect("prometheus is installed");
+    prom.wait_targets_up(1);
     prom.wait("the whole sample in Prometheus", |p| {
-        let r = samples(&p.query("sum(ike_exporter_lines_total)"));
+        let r = samples(&query(p, "sum(ike_exporter_lines_total)"));
         (r.first()?.1 == lines).then_some(())
     });
 
@@ -639,7 +536,7 @@ fn every_dashboard_and_alert_expression_runs_on_prometheus() {
     let mut results: BTreeMap<String, Samples> = BTreeMap::new();
     for x in &all {
         let expr = substitute(&x.expr);
-        let response = prom.query(&expr);
+        let response = query(&prom, &expr);
         if response["status"] != "success" {
             failures.push(format!(
                 "{}: {} {}\n  {expr}",

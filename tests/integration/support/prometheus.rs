@@ -69,20 +69,31 @@ impl Prometheus {
 
     /// GET an API path as JSON.
     pub fn api(&self, path_and_query: &str) -> Option<serde_json::Value> {
+        self.request(&format!("GET {path_and_query} HTTP/1.0"), "")
+    }
+
+    /// An instant query, POSTed (dashboard expressions can be long): the
+    /// whole JSON answer.
+    pub fn query(&self, expr: &str) -> Option<serde_json::Value> {
+        let body = format!("query={}", encode(expr));
+        let head = "POST /api/v1/query HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded";
+        self.request(head, &body)
+    }
+
+    fn request(&self, head: &str, body: &str) -> Option<serde_json::Value> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
+        let length = body.len();
         write!(
             stream,
-            "GET {path_and_query} HTTP/1.0\r\nHost: prom\r\n\r\n"
+            "{head}\r\nHost: prom\r\nContent-Length: {length}\r\n\r\n{body}"
         )
         .ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).ok()?;
         serde_json::from_str(response.split_once("\r\n\r\n")?.1).ok()
-    }
-
-    /// An instant query: the whole JSON answer.
-    pub fn query(&self, expr: &str) -> Option<serde_json::Value> {
-        self.api(&format!("/api/v1/query?query={}", encode(expr)))
     }
 
     /// Polls `f` for up to a minute.
