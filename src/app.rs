@@ -411,6 +411,7 @@ fn record_config(config: &Config) -> RecordConfig {
         max_peers: config.limits.max_peers,
         max_objects: config.limits.max_objects,
         max_event_ids: config.limits.max_event_ids,
+        max_devices: config.limits.max_devices,
         gateways: config
             .gateways
             .iter()

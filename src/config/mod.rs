@@ -25,6 +25,7 @@ const MAX_NAME_BYTES: usize = 64;
 const DEFAULT_MAX_PEERS: usize = 1000;
 const DEFAULT_MAX_OBJECTS: usize = 1000;
 const DEFAULT_MAX_EVENT_IDS: usize = 256;
+const DEFAULT_MAX_DEVICES: usize = 1000;
 const MIN_LINE_BYTES: u64 = 256;
 const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
 const DEFAULT_ROTATE_WAIT_SECS: u64 = 5;
@@ -259,6 +260,11 @@ pub struct RawLimits {
     /// At least 1. Default: 256.
     #[serde(default = "default_max_event_ids")]
     pub max_event_ids: usize,
+    /// Distinct device label values (firewall names) before further ones
+    /// become `other`: a forged syslog stream can name any device.
+    /// At least 1. Default: 1000.
+    #[serde(default = "default_max_devices")]
+    pub max_devices: usize,
     /// Longest line read, in bytes; longer lines are skipped and counted.
     /// 256 to 16 MiB. Default: 65536.
     #[serde(default = "default_max_line_bytes")]
@@ -316,6 +322,9 @@ fn default_max_objects() -> usize {
 fn default_max_event_ids() -> usize {
     DEFAULT_MAX_EVENT_IDS
 }
+fn default_max_devices() -> usize {
+    DEFAULT_MAX_DEVICES
+}
 fn default_max_line_bytes() -> usize {
     DEFAULT_MAX_LINE_BYTES
 }
@@ -341,6 +350,7 @@ impl Default for RawLimits {
             max_peers: default_max_peers(),
             max_objects: default_max_objects(),
             max_event_ids: default_max_event_ids(),
+            max_devices: default_max_devices(),
             max_line_bytes: default_max_line_bytes(),
         }
     }
@@ -424,6 +434,7 @@ pub struct Limits {
     pub max_peers: usize,
     pub max_objects: usize,
     pub max_event_ids: usize,
+    pub max_devices: usize,
     pub max_line_bytes: usize,
 }
 
@@ -433,6 +444,7 @@ impl Default for Limits {
             max_peers: DEFAULT_MAX_PEERS,
             max_objects: DEFAULT_MAX_OBJECTS,
             max_event_ids: DEFAULT_MAX_EVENT_IDS,
+            max_devices: DEFAULT_MAX_DEVICES,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
     }
@@ -661,6 +673,7 @@ impl RawLimits {
             max_peers: in_range_usize("limits.max_peers", self.max_peers, (1, None))?,
             max_objects: in_range_usize("limits.max_objects", self.max_objects, (1, None))?,
             max_event_ids: in_range_usize("limits.max_event_ids", self.max_event_ids, (1, None))?,
+            max_devices: in_range_usize("limits.max_devices", self.max_devices, (1, None))?,
             max_line_bytes: in_range_usize(
                 "limits.max_line_bytes",
                 self.max_line_bytes,

@@ -27,6 +27,8 @@ pub struct RecordConfig {
     pub max_objects: usize,
     /// Distinct event IDs before further ones become `other`.
     pub max_event_ids: usize,
+    /// Distinct devices before further ones become `other`.
+    pub max_devices: usize,
     /// Configured gateway/tunnel name → peer address.
     pub gateways: HashMap<String, String>,
     /// Peers always tracked, whatever the limit.
@@ -39,6 +41,7 @@ impl Default for RecordConfig {
             max_peers: 1000,
             max_objects: 1000,
             max_event_ids: 256,
+            max_devices: 1000,
             gateways: HashMap::new(),
             peers: Vec::new(),
         }
@@ -73,6 +76,7 @@ pub struct Recorder {
     peer_guard: LabelGuard,
     object_guard: LabelGuard,
     event_id_guard: LabelGuard,
+    device_guard: LabelGuard,
     /// Proposal values and proxy IDs (free text from the peer).
     value_guard: LabelGuard,
     /// (device, gateway/tunnel, peer) combinations.
@@ -93,6 +97,7 @@ impl Recorder {
             peer_guard: LabelGuard::new(config.max_peers, always_peers),
             object_guard: LabelGuard::new(config.max_objects, always_objects),
             event_id_guard: LabelGuard::new(config.max_event_ids, []),
+            device_guard: LabelGuard::new(config.max_devices, []),
             value_guard: LabelGuard::new(config.max_objects, []),
             entity_combos: ComboGuard::new(combos(&config)),
             detail_combos: ComboGuard::new(combos(&config)),
@@ -115,6 +120,7 @@ impl Recorder {
         self.object_guard
             .reconfigure(config.max_objects, always_objects);
         self.event_id_guard.reconfigure(config.max_event_ids, []);
+        self.device_guard.reconfigure(config.max_devices, []);
         self.value_guard.reconfigure(config.max_objects, []);
         self.entity_combos.set_max(combos(&config));
         self.detail_combos.set_max(combos(&config));
@@ -124,7 +130,7 @@ impl Recorder {
 
     /// Records one classified SYSTEM event from `device` at `time`.
     pub fn record_event(&mut self, event: &Event, device: &str, time: f64) -> Observation {
-        let device = sanitise(device).into_owned();
+        let device = self.guard_device(device);
         let raw_object = sanitise(&event.object);
         let named_peer = event.peer.as_deref().map(sanitise);
         if let Some(peer) = &named_peer {
@@ -182,7 +188,7 @@ impl Recorder {
         device: &str,
         time: f64,
     ) -> Observation {
-        let device = sanitise(device).into_owned();
+        let device = self.guard_device(device);
         let peer = record
             .peer
             .as_deref()
@@ -297,6 +303,15 @@ impl Recorder {
             .proposal_mismatches
             .with_label_values(&labels)
             .inc();
+    }
+
+    fn guard_device(&mut self, device: &str) -> String {
+        let device = sanitise(device);
+        let (value, folded) = self.device_guard.admit(&device);
+        if folded {
+            self.overflow("device");
+        }
+        value.to_owned()
     }
 
     fn overflow(&self, label: &str) {

@@ -319,3 +319,26 @@ fn record_proposal_values_from_the_peer_are_capped() {
     assert!(series.len() <= 10, "{series:?}");
     assert!(series.iter().any(|l| l.contains(r#"local="other""#)));
 }
+
+#[test]
+fn record_devices_are_capped() {
+    let (mut rec, metrics) = recorder(RecordConfig {
+        max_devices: 2,
+        ..Default::default()
+    });
+    for d in ["fw1", "fw2", "forged-1", "forged-2"] {
+        rec.record_event(&event("ike-nego-p1-start", "gw", ""), d, 1.0);
+    }
+    let events = sample(&metrics, "ike_events_total");
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|l| l.contains(r#"device="other""#) && l.ends_with(" 2"))
+    );
+    assert!(
+        sample(&metrics, "ike_exporter_label_overflow_total")
+            .iter()
+            .any(|l| l.contains(r#"label="device""#))
+    );
+}
