@@ -134,6 +134,10 @@ async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
         Checkpoints::open(config.state_dir.as_deref())
             .context("cannot open the state directory")?,
     );
+    let web = match &args.web_config_file {
+        Some(path) => crate::web_config::WebConfig::load(path)?,
+        None => crate::web_config::WebConfig::default(),
+    };
     let listener = http::bind(&config.web.listen_address).await?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let pipeline_config = PipelineConfig {
@@ -168,12 +172,13 @@ async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
         metrics: Arc::clone(&metrics),
         readiness,
         telemetry_path: exporter.config.web.telemetry_path.clone(),
+        web: http::WebSettings::new(web),
     });
-    let server = tokio::spawn(http::serve(listener, state, async {
+    let server = tokio::spawn(http::serve(listener, Arc::clone(&state), async {
         let _ = http_stop_rx.await;
     }));
     tracing::info!(address = %exporter.config.web.listen_address, sources = exporter.config.sources.len(), "Exporter started.");
-    exporter.wait_for_signals(args).await?;
+    exporter.wait_for_signals(args, &state).await?;
 
     tracing::info!("Shutting down: finishing lines in flight.");
     for (_, task) in exporter.listeners.drain(..) {
@@ -193,17 +198,30 @@ async fn serve(config: Config, args: &ServeArgs) -> Result<()> {
 
 impl Exporter {
     /// Handles signals until SIGTERM or SIGINT; saves checkpoints meanwhile.
-    async fn wait_for_signals(&mut self, args: &ServeArgs) -> Result<()> {
+    async fn wait_for_signals(&mut self, args: &ServeArgs, http: &HttpState) -> Result<()> {
         let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
         let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let mut save = tokio::time::interval(self.config.files.checkpoint_interval);
+        let mut web_check = tokio::time::interval(WEB_CONFIG_CHECK);
+        let mut web_stamp = args.web_config_file.as_deref().and_then(modified);
         loop {
             tokio::select! {
                 _ = term.recv() => return Ok(()),
                 _ = int.recv() => return Ok(()),
-                _ = hup.recv() => self.reload(args).await,
+                _ = hup.recv() => {
+                    self.reload(args).await;
+                    reload_web(args, http);
+                    web_stamp = args.web_config_file.as_deref().and_then(modified);
+                }
                 _ = save.tick() => save_checkpoints(&self.checkpoints).await,
+                _ = web_check.tick() => {
+                    let stamp = args.web_config_file.as_deref().and_then(modified);
+                    if stamp != web_stamp {
+                        web_stamp = stamp;
+                        reload_web(args, http);
+                    }
+                }
             }
         }
     }
@@ -404,6 +422,30 @@ async fn start_listener(
     };
     tracing::info!(source = %source.name, address = %address, "Syslog listener bound.");
     Ok(task)
+}
+
+/// How often the web configuration file is checked for changes.
+const WEB_CONFIG_CHECK: Duration = Duration::from_secs(5);
+
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Re-reads `--web.config.file`; a file that does not validate leaves the
+/// running TLS and users in place.
+fn reload_web(args: &ServeArgs, http: &HttpState) {
+    let Some(path) = &args.web_config_file else {
+        return;
+    };
+    match crate::web_config::WebConfig::load(path) {
+        Ok(config) => {
+            http.web.replace(config);
+            tracing::info!(path = %path.display(), "Web configuration reloaded.");
+        }
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "Web configuration reload failed; keeping the running one.");
+        }
+    }
 }
 
 fn record_config(config: &Config) -> RecordConfig {

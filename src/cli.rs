@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: :9765].
     #[arg(long = "web.listen-address", value_name = "ADDR")]
     pub listen_address: Option<String>,
+    /// TLS and basic authentication for every HTTP path, in the Prometheus
+    /// exporter-toolkit format; re-read on SIGHUP and when it changes.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Path of the metrics [default: /metrics].
     #[arg(long = "web.telemetry-path", value_name = "PATH")]
     pub telemetry_path: Option<String>,

@@ -34,10 +34,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 
+use crate::log_limit::LogLimiter;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
+use crate::web_config::{Authenticator, WebConfig};
 
 /// Liveness path.
 pub const HEALTHY_PATH: &str = "/-/healthy";
@@ -66,6 +67,44 @@ pub struct HttpState {
     pub readiness: Arc<Readiness>,
     /// Where the metrics are served, e.g. `/metrics`.
     pub telemetry_path: String,
+    /// TLS and basic authentication (`--web.config.file`), replaced on reload.
+    pub web: WebSettings,
+}
+
+/// The current web configuration and the authentication cache.
+#[derive(Debug, Default)]
+pub struct WebSettings {
+    current: std::sync::RwLock<Arc<WebConfig>>,
+    auth: Authenticator,
+}
+
+impl WebSettings {
+    /// Settings starting with `config`.
+    pub fn new(config: WebConfig) -> Self {
+        Self {
+            current: std::sync::RwLock::new(Arc::new(config)),
+            auth: Authenticator::default(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn current(&self) -> Arc<WebConfig> {
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Replaces the configuration (new connections use the new TLS settings).
+    pub fn replace(&self, config: WebConfig) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
+        self.auth.clear();
+    }
 }
 
 /// Answers one request. Never reads the request body, so any body type works.
@@ -130,7 +169,27 @@ impl<B: Send + 'static> hyper::service::Service<Request<B>> for Router {
 
     fn call(&self, req: Request<B>) -> Self::Future {
         let state = Arc::clone(&self.state);
-        Box::pin(async move { Ok(handle(&state, req).await) })
+        Box::pin(async move {
+            let config = state.web.current();
+            if config.requires_auth() {
+                let header = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                // bcrypt is slow on purpose: keep it off the runtime's workers.
+                let checker = Arc::clone(&state);
+                let allowed = tokio::task::spawn_blocking(move || {
+                    checker.web.auth.allows(&config, header.as_deref())
+                })
+                .await
+                .unwrap_or(false);
+                if !allowed {
+                    return Ok(unauthorized());
+                }
+            }
+            Ok(handle(&state, req).await)
+        })
     }
 }
 
@@ -171,7 +230,7 @@ pub async fn serve(
     let service = router(state);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
-    let mut warn_limit = WarnLimiter::new(ACCEPT_WARN_INTERVAL);
+    let mut warn_limit = LogLimiter::new(ACCEPT_WARN_INTERVAL);
     tokio::pin!(shutdown);
 
     loop {
@@ -181,16 +240,27 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service.clone());
-                    let conn = graceful.watch(conn);
+                    let (builder, service, watcher) = (builder.clone(), service.clone(), graceful.watcher());
+                    let tls = state_tls(&service);
                     connections.spawn(async move {
-                        if let Err(e) = conn.await {
+                        let result = match tls {
+                            None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                            Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => watcher.watch(builder.serve_connection(TokioIo::new(tls), service)).await,
+                                Ok(Err(error)) => {
+                                    tracing::debug!(%peer, %error, "HTTPS handshake failed.");
+                                    return;
+                                }
+                                Err(_) => return,
+                            },
+                        };
+                        if let Err(e) = result {
                             tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
                         }
                     });
                 }
                 Err(e) => {
-                    if let Some(suppressed) = warn_limit.check(Instant::now()) {
+                    if let Some(suppressed) = warn_limit.allow(std::time::Instant::now()) {
                         tracing::warn!(error = %e, suppressed, "HTTP accept failed; retrying");
                     }
                     tokio::select! {
@@ -217,6 +287,14 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
+/// The TLS acceptor in force for a new connection, if any.
+fn state_tls(service: &Router) -> Option<tokio_rustls::TlsAcceptor> {
+    service.state.web.current().tls.clone()
+}
+
+/// How long an HTTPS client may take to complete its handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Landing,
@@ -225,36 +303,14 @@ enum Route {
     Ready,
 }
 
-/// Lets one warning through per interval and counts the ones held back.
-#[derive(Debug)]
-struct WarnLimiter {
-    interval: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl WarnLimiter {
-    fn new(interval: Duration) -> Self {
-        Self {
-            interval,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(held back since the last one)` if a warning may be logged now.
-    fn check(&mut self, now: Instant) -> Option<u64> {
-        match self.last {
-            Some(last) if now.saturating_duration_since(last) < self.interval => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
+/// The same answer for a missing user, a wrong password or a bad header.
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut resp = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"ike_exporter\""),
+    );
+    resp
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
@@ -327,12 +383,14 @@ mod tests {
     use hyper_util::rt::TokioExecutor;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::sync::oneshot;
+    use tokio::time::Instant;
 
     fn state(telemetry_path: &str) -> HttpState {
         HttpState {
             metrics: Arc::new(Metrics::new()),
             readiness: Arc::new(Readiness::default()),
             telemetry_path: telemetry_path.to_owned(),
+            web: WebSettings::default(),
         }
     }
 
@@ -498,18 +556,6 @@ mod tests {
     async fn http_bind_accepts_port_only_address() {
         let listener = bind(":0").await.unwrap();
         assert!(listener.local_addr().unwrap().ip().is_unspecified());
-    }
-
-    #[test]
-    fn http_accept_error_warnings_are_rate_limited() {
-        let mut limit = WarnLimiter::new(Duration::from_secs(1));
-        let t0 = Instant::now();
-        assert_eq!(limit.check(t0), Some(0));
-        assert_eq!(limit.check(t0 + Duration::from_millis(10)), None);
-        assert_eq!(limit.check(t0 + Duration::from_millis(999)), None);
-        assert_eq!(limit.check(t0 + Duration::from_secs(1)), Some(2));
-        assert_eq!(limit.check(t0 + Duration::from_millis(1500)), None);
-        assert_eq!(limit.check(t0 + Duration::from_secs(3)), Some(1));
     }
 
     /// Starts `serve` on 127.0.0.1:0; returns its address, the shutdown

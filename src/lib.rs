@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod readiness;
 pub mod record;
 pub mod source;
+pub mod web_config;
 
 /// The git revision this binary was built from.
 pub const REVISION: &str = env!("IKE_EXPORTER_REVISION");

@@ -14,6 +14,7 @@ command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || need+=(log
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 command -v logger >/dev/null 2>&1 || need+=(bsdutils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v yamllint >/dev/null 2>&1 || need+=(yamllint)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

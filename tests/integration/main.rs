@@ -26,3 +26,5 @@ mod deploy_rules;
 mod dashboards;
 // The runbooks (English, Japanese) carry the advice verbatim.
 mod runbook;
+// --web.config.file: TLS and basic auth, as for node_exporter.
+mod web_config;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::support::exporter::{Exporter, free_port};
-use crate::support::{exposition, fixture, tool};
+use crate::support::{exposition, fixture, self_signed, tool};
 
 const FAILURES: &str = "ike_phase1_failures_total";
 const DROPPED: &str = "ike_exporter_syslog_dropped_total";
@@ -92,33 +92,6 @@ fn serve_expectations(expected: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// A self-signed certificate and key for localhost, made by openssl.
-fn self_signed(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let openssl = tool("openssl")?;
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let status = Command::new(openssl)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()?;
-    status.success().then_some((cert, key))
 }
 
 #[test]
