@@ -110,7 +110,8 @@ measure() {
     shift
     local t0 t1
     t0=$(date +%s%N)
-    /usr/bin/time -v -o "$work/time.out" "$@" >/dev/null 2>"$work/stderr.$name" || {
+    # Not >/dev/null: GNU grep stops at the first match when its output is /dev/null.
+    /usr/bin/time -v -o "$work/time.out" "$@" >"$work/stdout.$name" 2>"$work/stderr.$name" || {
         echo "compare.sh: $name failed:" >&2
         cat "$work/stderr.$name" "$work/time.out" >&2
         exit 1

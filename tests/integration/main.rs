@@ -28,3 +28,5 @@ mod dashboards;
 mod runbook;
 // --web.config.file: TLS and basic auth, as for node_exporter.
 mod web_config;
+// Label floods over UDP: bounded values, exact totals, valid exposition.
+mod label_flood;
