@@ -15,6 +15,8 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod ike;
 pub mod log_limit;

@@ -30,3 +30,5 @@ mod runbook;
 mod web_config;
 // Label floods over UDP: bounded values, exact totals, valid exposition.
 mod label_flood;
+// Fuzz findings and seeds replayed through the fuzz entry points.
+mod fuzz_regressions;

@@ -1,0 +1,4 @@
+//! Fuzz target: see ike_exporter::fuzzing::line_parsers.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ike_exporter::fuzzing::line_parsers(data));
