@@ -12,8 +12,11 @@ use crate::parse::{cef, csv, export, leef, syslog};
 use crate::pipeline::{Clock, Pipeline, PipelineConfig};
 use crate::record::RecordConfig;
 
+/// A fuzz entry point.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("syslog_stream", syslog_stream),
     ("line_parsers", line_parsers),
     ("export_rows", export_rows),
