@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
         --peers) peers=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
         --keep) keep=$2; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done

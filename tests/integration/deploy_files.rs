@@ -108,7 +108,7 @@ fn deploy_shell_scripts_pass_shellcheck() {
         return;
     };
     let mut scripts = vec![".ci/run".to_owned()];
-    for dir in ["tools", "tools/dashboards"] {
+    for dir in ["tools", "tools/dashboards", "bench"] {
         if let Ok(entries) = std::fs::read_dir(root().join(dir)) {
             for entry in entries.flatten() {
                 let path = entry.path();
