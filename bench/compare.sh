@@ -46,6 +46,8 @@ for tool in cargo mtail /usr/bin/time grep awk; do
 done
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 target=${CARGO_TARGET_DIR:-$repo/target}
 (cd "$repo" && cargo build --release --quiet --bin ike_exporter --example workload)
 exporter=$target/release/ike_exporter
@@ -67,23 +69,6 @@ log=$work/workload.log
 echo "# workload: $lines lines, $(wc -c <"$log") bytes, vpn $vpn_percent %, $peers peers," \
     "envelope $envelope, seed $seed"
 
-# The counters of an exposition, summed over every label but `pattern`, in the
-# generator's --expect form.
-summarise() {
-    awk '
-        /^#/ { next }
-        {
-            name = $1; sub(/\{.*/, "", name); key = ""
-            if (name ~ /^ike_phase[12]_failures_total$/) {
-                if (match($1, /pattern="[^"]*"/)) key = name "{" substr($1, RSTART, RLENGTH) "}"
-            } else if (name ~ /^(ike_events_total|ike_exporter_lines_total|ike_exporter_bytes_total|ike_phase[12]_successes_total)$/) {
-                key = name
-            }
-            if (key != "") sum[key] += $NF
-        }
-        END { for (k in sum) printf "%s %.0f\n", k, sum[k] }
-    ' | LC_ALL=C sort
-}
 
 mtail_cmd=(mtail --progs "$work/progs" --logs "$log" --one_shot --one_shot_format=prometheus --logtostderr)
 

@@ -53,6 +53,8 @@ for tool in cargo curl awk; do
 done
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 target=${CARGO_TARGET_DIR:-$repo/target}
 (cd "$repo" && cargo build --release --quiet --bin ike_exporter --example workload --example syslog_load)
 exporter=$target/release/ike_exporter
@@ -124,22 +126,6 @@ metric_sum() {
         END { printf "%.0f\n", s }'
 }
 
-# The exposition's counters summed over every label but `pattern` (as compare.sh).
-summarise() {
-    awk '
-        /^#/ { next }
-        {
-            name = $1; sub(/\{.*/, "", name); key = ""
-            if (name ~ /^ike_phase[12]_failures_total$/) {
-                if (match($1, /pattern="[^"]*"/)) key = name "{" substr($1, RSTART, RLENGTH) "}"
-            } else if (name ~ /^(ike_events_total|ike_exporter_lines_total|ike_exporter_bytes_total|ike_phase[12]_successes_total)$/) {
-                key = name
-            }
-            if (key != "") sum[key] += $NF
-        }
-        END { for (k in sum) printf "%s %.0f\n", k, sum[k] }
-    ' | LC_ALL=C sort
-}
 
 median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
