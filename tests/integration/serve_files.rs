@@ -8,7 +8,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::support::exporter::{Exporter, sum};
+use crate::support::exporter::{BINARY, Exporter, sum};
 
 const FAILURES: &str = "ike_phase1_failures_total";
 const SUCCESSES: &str = "ike_phase1_successes_total";
@@ -191,15 +191,21 @@ fn serve_unreadable_file_next_to_a_good_one() {
     )
     .unwrap();
     // Root reads any file, so the exporter runs as nobody, as it would in production.
+    // Nobody may not traverse the clone's target directory (a checkout under
+    // /root), so it runs a copy of the binary from the world-readable scenario dir.
+    let binary = s.path("ike_exporter");
+    fs::copy(BINARY, &binary).unwrap();
+    fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let config = s.config.to_str().unwrap();
-    let prefix = [
+    let command = [
         "setpriv",
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
+        binary.to_str().unwrap(),
     ];
     let log_dir = tempfile::tempdir().unwrap();
-    let e = Exporter::start_with(&prefix, &["--config", config], log_dir.path());
+    let e = Exporter::start_with(&command, &["--config", config], log_dir.path());
     e.wait_for(FAILURES, &[], 2.0);
     e.wait_for(
         "ike_exporter_file_errors_total",

@@ -21,6 +21,9 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The exporter binary Cargo built for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_ike_exporter");
+
 /// An exporter process; killed when dropped.
 pub struct Exporter {
     pub child: Child,
@@ -29,22 +32,17 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Starts the binary with `args` plus a listen address; `prefix` runs it
-    /// through another program (e.g. `setpriv` to drop privileges).
-    pub fn start_with(prefix: &[&str], args: &[&str], log_dir: &Path) -> Self {
+    /// Runs `command` (a program and its leading arguments, ending with the
+    /// exporter binary) with `args` plus a listen address, so a test can wrap
+    /// the binary, e.g. in `setpriv` to drop privileges.
+    pub fn start_with(command: &[&str], args: &[&str], log_dir: &Path) -> Self {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let stderr_path = log_dir.join(format!("exporter-{port}.log"));
         let stderr = std::fs::File::create(&stderr_path).expect("log file");
-        let binary = env!("CARGO_BIN_EXE_ike_exporter");
-        let mut command = match prefix.split_first() {
-            Some((program, rest)) => {
-                let mut c = Command::new(program);
-                c.args(rest).arg(binary);
-                c
-            }
-            None => Command::new(binary),
-        };
+        let (program, leading) = command.split_first().expect("a program to run");
+        let mut command = Command::new(program);
+        command.args(leading);
         let child = command
             .args(args)
             .args(["--web.listen-address", &listen, "--log.level", "debug"])
@@ -64,7 +62,7 @@ impl Exporter {
 
     /// Starts the binary with `args`.
     pub fn start(args: &[&str], log_dir: &Path) -> Self {
-        Self::start_with(&[], args, log_dir)
+        Self::start_with(&[BINARY], args, log_dir)
     }
 
     /// GET `path`: status code and body, or `None` when nothing answers.
