@@ -47,7 +47,7 @@ fn deploy_systemd_unit_verifies() {
         .unwrap()
         .replace(
             "/usr/local/bin/ike_exporter",
-            env!("CARGO_BIN_EXE_ike_exporter"),
+            crate::support::exporter::BINARY,
         );
     let path = dir.path().join("ike_exporter.service");
     std::fs::write(&path, unit).unwrap();

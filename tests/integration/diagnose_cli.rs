@@ -205,7 +205,7 @@ fn diagnose_accepts_fixed_offsets_and_reads_a_file_once() {
 fn diagnose_output_closed_early_is_not_an_error() {
     use std::process::{Command, Stdio};
     let mixed = path("corpus/mixed-traffic.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ike_exporter"))
+    let mut child = Command::new(crate::support::exporter::BINARY)
         .args(["diagnose", "--format", "json", &mixed])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

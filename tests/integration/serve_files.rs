@@ -304,7 +304,7 @@ fn serve_reads_standard_input() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let port = crate::support::exporter::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ike_exporter"))
+    let mut child = Command::new(BINARY)
         .args([
             "--file",
             "-",

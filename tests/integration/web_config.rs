@@ -10,25 +10,33 @@ use crate::support::{self_signed, tool};
 
 /// `curl`'s HTTP status for `url` (0 when no HTTP answer came).
 fn status(port: u16, cert: &std::path::Path, user: Option<&str>, path: &str) -> u16 {
-    let Some(curl) = tool("curl") else { return 0 };
-    let mut cmd = Command::new(curl);
-    cmd.args([
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "--max-time",
-        "5",
-        "--cacert",
-    ])
-    .arg(cert)
-    .args(["--resolve", &format!("localhost:{port}:127.0.0.1")]);
+    let mut args = vec![
+        "--cacert".to_string(),
+        cert.display().to_string(),
+        "--resolve".to_string(),
+        format!("localhost:{port}:127.0.0.1"),
+    ];
     if let Some(user) = user {
-        cmd.args(["-u", user]);
+        args.extend(["-u".to_string(), user.to_string()]);
     }
-    let out = cmd
-        .arg(format!("https://localhost:{port}{path}"))
+    curl_status(&args, &format!("https://localhost:{port}{path}"))
+}
+
+/// The HTTP status curl got for `url`; 0 when nothing answered (or no curl).
+fn curl_status(args: &[String], url: &str) -> u16 {
+    let Some(curl) = tool("curl") else { return 0 };
+    let out = Command::new(curl)
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "5",
+        ])
+        .args(args)
+        .arg(url)
         .output()
         .expect("curl runs");
     String::from_utf8_lossy(&out.stdout)
@@ -82,7 +90,7 @@ fn web_config_tls_and_basic_auth_on_every_path() {
     }
     let port = free_port();
     let log = dir.path().join("exporter.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ike_exporter"))
+    let mut child = Command::new(crate::support::exporter::BINARY)
         .arg("--web.config.file")
         .arg(&web)
         .args(["--web.listen-address", &format!("127.0.0.1:{port}")])
@@ -116,20 +124,8 @@ fn web_config_tls_and_basic_auth_on_every_path() {
         );
     }
     // Plain HTTP gets no answer.
-    let plain = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--max-time",
-            "5",
-        ])
-        .arg(format!("http://127.0.0.1:{port}/metrics"))
-        .output()
-        .unwrap();
-    assert_ne!(String::from_utf8_lossy(&plain.stdout).trim(), "200");
+    let plain = curl_status(&[], &format!("http://127.0.0.1:{port}/metrics"));
+    assert_ne!(plain, 200);
 
     // The file changes: the new password works without a restart, the old one no longer.
     std::fs::write(&web, web_yml(&cert, &key, "second")).unwrap();

@@ -20,7 +20,7 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// Runs the binary with `args` and optional standard input.
 pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ike_exporter"))
+    let mut child = Command::new(crate::support::exporter::BINARY)
         .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
