@@ -410,7 +410,7 @@ impl Recorder {
     }
 }
 
-fn keep_max(gauge: &prometheus::Gauge, time: f64) {
+fn keep_max(gauge: &crate::metrics::Gauge, time: f64) {
     if time > gauge.get() {
         gauge.set(time);
     }

@@ -6,11 +6,18 @@
 //! Sources get a [`SourceMetrics`] with cached handles so that per-block
 //! counting touches no label map.
 
-use prometheus::core::Collector;
-use prometheus::{
-    Encoder, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
-};
+mod family;
+mod text;
+
+use std::sync::Arc;
+
+use prometheus::{Encoder, Registry, TextEncoder};
+
+pub use family::{Counter, Encode, Family, Gauge, IntGauge, Value};
+
+type IntCounterVec = Family<Counter>;
+type IntGaugeVec = Family<IntGauge>;
+type GaugeVec = Family<Gauge>;
 
 /// The Prometheus type of a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,10 +85,13 @@ definitions! {
     CONFIG_RELOAD = "ike_exporter_config_last_reload_successful", Gauge, [], "1 if the last configuration reload succeeded";
 }
 
-/// The exporter's metrics and their registry.
+/// The exporter's metrics.
 #[derive(Debug, Clone)]
 pub struct Metrics {
-    registry: Registry,
+    /// Every family, sorted by name: the exposition's order.
+    families: Arc<[Arc<dyn Encode>]>,
+    /// Only for the client library's `process_*` collector.
+    process: Registry,
     pub(crate) phase1_failures: IntCounterVec,
     pub(crate) phase2_failures: IntCounterVec,
     pub(crate) phase1_successes: IntCounterVec,
@@ -107,7 +117,7 @@ pub struct Metrics {
     pub syslog_dropped: IntCounterVec,
     pub syslog_connections: IntGaugeVec,
     pub(crate) label_overflow: IntCounterVec,
-    pub config_reload_successful: IntGauge,
+    pub config_reload_successful: Arc<IntGauge>,
 }
 
 impl Default for Metrics {
@@ -117,40 +127,44 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric in a new registry.
+    /// Every metric, with no series yet but build info and reload status.
     pub fn new() -> Self {
-        let registry = Registry::new();
-        let metrics = Self {
-            phase1_failures: register(&registry, PHASE1_FAILURES, IntCounterVec::new),
-            phase2_failures: register(&registry, PHASE2_FAILURES, IntCounterVec::new),
-            phase1_successes: register(&registry, PHASE1_SUCCESSES, IntCounterVec::new),
-            phase2_successes: register(&registry, PHASE2_SUCCESSES, IntCounterVec::new),
-            phase1_up: register(&registry, PHASE1_UP, IntGaugeVec::new),
-            phase2_up: register(&registry, PHASE2_UP, IntGaugeVec::new),
-            phase1_last_failure: register(&registry, PHASE1_LAST_FAILURE, GaugeVec::new),
-            phase2_last_failure: register(&registry, PHASE2_LAST_FAILURE, GaugeVec::new),
-            phase1_last_success: register(&registry, PHASE1_LAST_SUCCESS, GaugeVec::new),
-            phase2_last_success: register(&registry, PHASE2_LAST_SUCCESS, GaugeVec::new),
-            proposal_mismatches: register(&registry, PROPOSAL_MISMATCHES, IntCounterVec::new),
-            proxy_id_mismatches: register(&registry, PROXY_ID_MISMATCHES, IntCounterVec::new),
-            events: register(&registry, EVENTS, IntCounterVec::new),
-            lines: register(&registry, LINES, IntCounterVec::new),
-            bytes: register(&registry, BYTES, IntCounterVec::new),
-            lines_ignored: register(&registry, LINES_IGNORED, IntCounterVec::new),
-            parse_errors: register(&registry, PARSE_ERRORS, IntCounterVec::new),
-            last_line: register(&registry, LAST_LINE, GaugeVec::new),
-            file_rotations: register(&registry, FILE_ROTATIONS, IntCounterVec::new),
-            file_truncations: register(&registry, FILE_TRUNCATIONS, IntCounterVec::new),
-            files_watched: register(&registry, FILES_WATCHED, IntGaugeVec::new),
-            file_errors: register(&registry, FILE_ERRORS, IntCounterVec::new),
-            syslog_dropped: register(&registry, SYSLOG_DROPPED, IntCounterVec::new),
-            syslog_connections: register(&registry, SYSLOG_CONNECTIONS, IntGaugeVec::new),
-            label_overflow: register(&registry, LABEL_OVERFLOW, IntCounterVec::new),
-            config_reload_successful: register_plain(&registry, CONFIG_RELOAD),
-            registry,
+        let mut families: Vec<Arc<dyn Encode>> = Vec::new();
+        let build_info: IntGaugeVec = register(&mut families, BUILD_INFO);
+        let config_reload: IntGaugeVec = register(&mut families, CONFIG_RELOAD);
+        let mut metrics = Self {
+            phase1_failures: register(&mut families, PHASE1_FAILURES),
+            phase2_failures: register(&mut families, PHASE2_FAILURES),
+            phase1_successes: register(&mut families, PHASE1_SUCCESSES),
+            phase2_successes: register(&mut families, PHASE2_SUCCESSES),
+            phase1_up: register(&mut families, PHASE1_UP),
+            phase2_up: register(&mut families, PHASE2_UP),
+            phase1_last_failure: register(&mut families, PHASE1_LAST_FAILURE),
+            phase2_last_failure: register(&mut families, PHASE2_LAST_FAILURE),
+            phase1_last_success: register(&mut families, PHASE1_LAST_SUCCESS),
+            phase2_last_success: register(&mut families, PHASE2_LAST_SUCCESS),
+            proposal_mismatches: register(&mut families, PROPOSAL_MISMATCHES),
+            proxy_id_mismatches: register(&mut families, PROXY_ID_MISMATCHES),
+            events: register(&mut families, EVENTS),
+            lines: register(&mut families, LINES),
+            bytes: register(&mut families, BYTES),
+            lines_ignored: register(&mut families, LINES_IGNORED),
+            parse_errors: register(&mut families, PARSE_ERRORS),
+            last_line: register(&mut families, LAST_LINE),
+            file_rotations: register(&mut families, FILE_ROTATIONS),
+            file_truncations: register(&mut families, FILE_TRUNCATIONS),
+            files_watched: register(&mut families, FILES_WATCHED),
+            file_errors: register(&mut families, FILE_ERRORS),
+            syslog_dropped: register(&mut families, SYSLOG_DROPPED),
+            syslog_connections: register(&mut families, SYSLOG_CONNECTIONS),
+            label_overflow: register(&mut families, LABEL_OVERFLOW),
+            config_reload_successful: config_reload.with_label_values(&[]),
+            families: Arc::new([]),
+            process: Registry::new(),
         };
-        let build: IntGaugeVec = register(&metrics.registry, BUILD_INFO, IntGaugeVec::new);
-        build
+        families.sort_by_key(|f| f.name());
+        metrics.families = families.into();
+        build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), crate::REVISION])
             .set(1);
         metrics.config_reload_successful.set(1);
@@ -161,23 +175,28 @@ impl Metrics {
     /// one-shot `diagnose` has no process worth describing).
     #[cfg(target_os = "linux")]
     pub fn register_process_collector(&self) -> prometheus::Result<()> {
-        self.registry.register(Box::new(
+        self.process.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
+    /// The Prometheus text exposition (format 0.0.4), families sorted by
+    /// name (`process_*` last, as its names sort after `ike_*`).
     pub fn encode(&self) -> String {
-        let mut out = Vec::new();
-        // Encoding into a Vec fails only for invalid metric families, which
-        // registration already rejects.
-        if TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .is_err()
-        {
-            return String::new();
+        let mut out = String::new();
+        for family in self.families.iter() {
+            family.encode(&mut out);
         }
-        String::from_utf8_lossy(&out).into_owned()
+        let process = self.process.gather();
+        if !process.is_empty() {
+            let mut bytes = Vec::new();
+            // Encoding into a Vec fails only for invalid metric families,
+            // which registration already rejects.
+            if TextEncoder::new().encode(&process, &mut bytes).is_ok() {
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        out
     }
 
     /// Handles for one source's counters.
@@ -193,35 +212,21 @@ impl Metrics {
     }
 }
 
-fn register<T: Collector + Clone + 'static>(
-    registry: &Registry,
-    def: Definition,
-    build: fn(Opts, &[&str]) -> prometheus::Result<T>,
-) -> T {
-    let metric =
-        build(Opts::new(def.name, def.help), def.labels).expect("metric definitions are valid");
-    registry
-        .register(Box::new(metric.clone()))
-        .expect("metric names are unique");
-    metric
-}
-
-fn register_plain(registry: &Registry, def: Definition) -> IntGauge {
-    let gauge = IntGauge::with_opts(Opts::new(def.name, def.help)).expect("valid definition");
-    registry
-        .register(Box::new(gauge.clone()))
-        .expect("metric names are unique");
-    gauge
+/// A new family, listed for the exposition.
+fn register<V: Value>(families: &mut Vec<Arc<dyn Encode>>, def: Definition) -> Family<V> {
+    let family = Family::new(def);
+    families.push(Arc::new(family.clone()));
+    family
 }
 
 /// Cached counters of one source.
 #[derive(Debug, Clone)]
 pub struct SourceMetrics {
     name: String,
-    lines: IntCounter,
-    bytes: IntCounter,
-    ignored: IntCounter,
-    last_line: prometheus::Gauge,
+    lines: Arc<Counter>,
+    bytes: Arc<Counter>,
+    ignored: Arc<Counter>,
+    last_line: Arc<Gauge>,
     parse_errors: IntCounterVec,
 }
 
