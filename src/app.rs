@@ -414,6 +414,7 @@ async fn start_listener(
             let settings = stream::StreamSettings {
                 max_message_bytes: syslog.max_message_bytes,
                 max_connections: syslog.max_connections,
+                max_connections_per_sender: syslog.max_connections_per_sender,
                 idle_timeout: syslog.idle_timeout,
                 tls,
             };

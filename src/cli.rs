@@ -116,6 +116,7 @@ impl ServeArgs {
             allowed_senders: Vec::new(),
             max_message_bytes: None,
             max_connections: None,
+            max_connections_per_sender: None,
             idle_timeout_secs: None,
             receive_buffer_bytes: None,
             tls,

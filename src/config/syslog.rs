@@ -11,6 +11,8 @@ use super::{Error, check_listen_address, in_range, in_range_usize};
 
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// A firewall opens one connection per syslog server profile, a relay a few.
+const DEFAULT_MAX_CONNECTIONS_PER_SENDER: usize = 16;
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 300;
 
 /// A `type: syslog_udp|syslog_tcp|syslog_tls` source as written.
@@ -35,6 +37,11 @@ pub struct RawSyslogSource {
     /// and counted (`connection_limit`). Default: 256.
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// TCP/TLS: connections one sender address may have open at once
+    /// (1..100000), so that one host cannot take every slot; further ones are
+    /// closed and counted (`connection_limit`). Default: 16.
+    #[serde(default)]
+    pub max_connections_per_sender: Option<usize>,
     /// TCP/TLS: seconds a connection may stay silent before it is closed
     /// (1..86400). Default: 300.
     #[serde(default)]
@@ -87,6 +94,7 @@ pub struct SyslogConfig {
     pub allowed_senders: Vec<IpNet>,
     pub max_message_bytes: usize,
     pub max_connections: usize,
+    pub max_connections_per_sender: usize,
     pub idle_timeout: Duration,
 }
 
@@ -127,6 +135,10 @@ impl RawSyslogSource {
             }
         };
         stream_only("max_connections", self.max_connections.is_some())?;
+        stream_only(
+            "max_connections_per_sender",
+            self.max_connections_per_sender.is_some(),
+        )?;
         stream_only("idle_timeout_secs", self.idle_timeout_secs.is_some())?;
         stream_only("tls", self.tls.is_some() && kind != Kind::Tls)?;
         if self.receive_buffer_bytes.is_some() && kind != Kind::Udp {
@@ -169,6 +181,12 @@ impl RawSyslogSource {
                 self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
                 (1, Some(100_000)),
             )?,
+            max_connections_per_sender: in_range_usize(
+                &key("max_connections_per_sender"),
+                self.max_connections_per_sender
+                    .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_SENDER),
+                (1, Some(100_000)),
+            )?,
             idle_timeout: Duration::from_secs(in_range(
                 &key("idle_timeout_secs"),
                 self.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS),
@@ -197,7 +215,7 @@ mod tests {
     #[test]
     fn syslog_listeners_validate() {
         let config = parse(
-            "sources:\n  - {name: u, type: syslog_udp, listen_address: ':5514', allowed_senders: [192.0.2.0/24, 2001:db8::1], receive_buffer_bytes: 4194304}\n  - {name: t, type: syslog_tcp, listen_address: '127.0.0.1:6514', max_connections: 10, idle_timeout_secs: 60}\n",
+            "sources:\n  - {name: u, type: syslog_udp, listen_address: ':5514', allowed_senders: [192.0.2.0/24, 2001:db8::1], receive_buffer_bytes: 4194304}\n  - {name: t, type: syslog_tcp, listen_address: '127.0.0.1:6514', max_connections: 10, max_connections_per_sender: 3, idle_timeout_secs: 60}\n",
         )
         .unwrap();
         let crate::config::SourceKind::Syslog(udp) = &config.sources[0].kind else {
@@ -214,8 +232,12 @@ mod tests {
             panic!("tcp")
         };
         assert_eq!(
-            (tcp.max_connections, tcp.idle_timeout),
-            (10, Duration::from_secs(60))
+            (
+                tcp.max_connections,
+                tcp.max_connections_per_sender,
+                tcp.idle_timeout
+            ),
+            (10, 3, Duration::from_secs(60))
         );
     }
 
@@ -225,6 +247,14 @@ mod tests {
             (
                 "{name: u, type: syslog_udp, listen_address: ':5514', max_connections: 3}",
                 "sources[0].max_connections",
+            ),
+            (
+                "{name: u, type: syslog_udp, listen_address: ':5514', max_connections_per_sender: 3}",
+                "sources[0].max_connections_per_sender",
+            ),
+            (
+                "{name: t, type: syslog_tcp, listen_address: ':1', max_connections_per_sender: 0}",
+                "sources[0].max_connections_per_sender",
             ),
             (
                 "{name: u, type: syslog_udp, listen_address: ':5514', allowed_senders: [10.0.0.0/33]}",

@@ -359,3 +359,82 @@ fn syslog_network_streams_are_never_gui_exports_and_long_lf_lines_are_skipped() 
         1.0
     );
 }
+
+/// A TCP connection to `port` from `source` (any 127.0.0.0/8 address works on loopback).
+fn connect_from(source: &str, port: u16) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let from: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+    socket.bind(&from.into()).unwrap();
+    let to: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    socket.connect(&to.into()).unwrap();
+    socket.into()
+}
+
+#[test]
+fn syslog_one_sender_cannot_take_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let tcp = free_port();
+    let e = exporter(
+        dir.path(),
+        &format!(
+            "  - {{name: t, type: syslog_tcp, listen_address: '127.0.0.1:{tcp}', max_connections: 10, max_connections_per_sender: 2}}\n"
+        ),
+    );
+    let held: Vec<TcpStream> = (0..2).map(|_| connect_from("127.0.0.1", tcp)).collect();
+    e.wait_for("ike_exporter_syslog_connections", &[("source", "t")], 2.0);
+    let _refused = connect_from("127.0.0.1", tcp);
+    e.wait_for(
+        DROPPED,
+        &[("source", "t"), ("reason", "connection_limit")],
+        1.0,
+    );
+    e.wait_until("a warning naming the sender", |e| {
+        e.log().contains("reason=\"connection_limit\"") && e.log().contains("sender=127.0.0.1")
+    });
+    // Another address still gets in while the first holds its two.
+    let mut other = connect_from("127.0.0.2", tcp);
+    other
+        .write_all(format!("{}\n", psk("fw-other")).as_bytes())
+        .unwrap();
+    e.wait_for(FAILURES, &[("device", "fw-other")], 1.0);
+    // Slots come back when connections close.
+    drop(held);
+    drop(other);
+    e.wait_for("ike_exporter_syslog_connections", &[("source", "t")], 0.0);
+    let mut again = connect_from("127.0.0.1", tcp);
+    again
+        .write_all(format!("{}\n", psk("fw-again")).as_bytes())
+        .unwrap();
+    e.wait_for(FAILURES, &[("device", "fw-again")], 1.0);
+}
+
+#[test]
+fn syslog_kernel_udp_drops_count_as_queue_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let udp = free_port();
+    let e = exporter(
+        dir.path(),
+        &format!(
+            "  - {{name: u, type: syslog_udp, listen_address: '127.0.0.1:{udp}', receive_buffer_bytes: 4096}}\n"
+        ),
+    );
+    // Stopped, the exporter reads nothing: the small socket buffer fills and
+    // the kernel drops the rest.
+    let sent = 400;
+    e.signal("STOP");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..sent {
+        socket
+            .send_to(psk(&format!("fw-{i}")).as_bytes(), ("127.0.0.1", udp))
+            .unwrap();
+    }
+    e.signal("CONT");
+    let lines = |e: &Exporter| e.value("ike_exporter_lines_total", &[("source", "u")]);
+    let dropped = |e: &Exporter| e.value(DROPPED, &[("source", "u"), ("reason", "queue_full")]);
+    e.wait_until("every datagram read or counted as dropped", |e| {
+        lines(e) + dropped(e) == f64::from(sent)
+    });
+    assert!(dropped(&e) > 0.0, "the kernel dropped nothing");
+    assert!(lines(&e) > 0.0, "nothing was received");
+    assert_eq!(e.value(FAILURES, &[]), lines(&e));
+}

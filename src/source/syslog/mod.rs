@@ -8,15 +8,22 @@
 //! which pushes back on the sender through TCP flow control. Every drop is
 //! counted in `ike_exporter_syslog_dropped_total{reason}`.
 
+mod kernel_drops;
+mod senders;
 pub mod stream;
 pub mod udp;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
+use crate::log_limit::LogLimiter;
 use crate::metrics::{Metrics, SourceMetrics};
+
+/// At most one warning about dropped input per listener per interval.
+const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why a message or connection was dropped (the `reason` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +50,15 @@ impl DropReason {
     }
 }
 
+/// The address a sender is known by: an IPv4 client of a dual-stack socket
+/// appears as `::ffff:a.b.c.d` and is `a.b.c.d`.
+pub fn canonical(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// What every listener shares: its name, device, sender filter and metrics.
 #[derive(Debug, Clone)]
 pub struct Listener {
@@ -51,6 +67,8 @@ pub struct Listener {
     pub allowed: Arc<[IpNet]>,
     pub metrics: Arc<Metrics>,
     pub source_metrics: SourceMetrics,
+    /// One warning per interval about drops, whatever the flood.
+    drop_log: Arc<Mutex<LogLimiter>>,
 }
 
 impl Listener {
@@ -61,15 +79,13 @@ impl Listener {
             allowed: Arc::from(allowed),
             source_metrics: metrics.source(name),
             metrics,
+            drop_log: Arc::new(Mutex::new(LogLimiter::new(DROP_LOG_INTERVAL))),
         }
     }
 
     /// True when `addr` may send (an empty list allows everyone).
     pub fn allows(&self, addr: IpAddr) -> bool {
-        let addr = match addr {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-            v4 => v4,
-        };
+        let addr = canonical(addr);
         self.allowed.is_empty() || self.allowed.iter().any(|net| net.contains(&addr))
     }
 
@@ -90,12 +106,37 @@ impl Listener {
         tx.send(open).await.ok().map(|()| stream)
     }
 
-    /// Counts `n` dropped messages or connections.
+    /// Counts `n` dropped messages or connections (and logs it, rate-limited).
     pub fn dropped(&self, reason: DropReason, n: u64) {
+        self.dropped_at(reason, n, None);
+    }
+
+    /// Counts `n` drops caused by `sender`.
+    pub fn dropped_from(&self, reason: DropReason, n: u64, sender: IpAddr) {
+        self.dropped_at(reason, n, Some(sender));
+    }
+
+    fn dropped_at(&self, reason: DropReason, n: u64, sender: Option<IpAddr>) {
         self.metrics
             .syslog_dropped
             .with_label_values(&[&*self.name, reason.code()])
             .inc_by(n);
+        let allowed = self
+            .drop_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .allow(Instant::now());
+        if let Some(held_back) = allowed {
+            let sender = sender.map_or_else(|| "-".to_owned(), |a| canonical(a).to_string());
+            tracing::warn!(
+                source = %self.name,
+                reason = reason.code(),
+                count = n,
+                %sender,
+                held_back,
+                "Syslog input dropped (see ike_exporter_syslog_dropped_total)."
+            );
+        }
     }
 }
 

@@ -2,9 +2,9 @@
 //! octet counting or LF, detected per connection) and sends batches to the
 //! pipeline, waiting when it is busy so that TCP flow control slows the
 //! sender instead of memory growing. Bounds: `max_connections` (further ones
-//! are closed and counted), `idle_timeout`, `max_message_bytes` (a longer
-//! frame or a broken length closes that connection and is counted), and a
-//! TLS handshake timeout.
+//! are closed and counted), `max_connections_per_sender`, `idle_timeout`,
+//! `max_message_bytes` (a longer frame or a broken length closes that
+//! connection and is counted), and a TLS handshake timeout.
 
 use std::io;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 
+use super::senders::SenderSlots;
 use super::udp::{annotate, resolve};
 use super::{DropReason, Listener, push_message};
 use crate::parse::stream::{FramingError, StreamFramer};
@@ -32,6 +33,7 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct StreamSettings {
     pub max_message_bytes: usize,
     pub max_connections: usize,
+    pub max_connections_per_sender: usize,
     pub idle_timeout: Duration,
     /// `Some` for TLS.
     pub tls: Option<TlsAcceptor>,
@@ -65,6 +67,7 @@ pub async fn run(
     tx: mpsc::Sender<Message>,
 ) {
     let permits = Arc::new(Semaphore::new(settings.max_connections));
+    let senders = SenderSlots::new(settings.max_connections_per_sender);
     loop {
         let (socket, peer) = match listener_socket.accept().await {
             Ok(accepted) => accepted,
@@ -75,11 +78,15 @@ pub async fn run(
             }
         };
         if !listener.allows(peer.ip()) {
-            listener.dropped(DropReason::DeniedSource, 1);
+            listener.dropped_from(DropReason::DeniedSource, 1, peer.ip());
             continue;
         }
+        let Some(sender) = senders.try_take(peer.ip()) else {
+            listener.dropped_from(DropReason::ConnectionLimit, 1, peer.ip());
+            continue;
+        };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            listener.dropped(DropReason::ConnectionLimit, 1);
+            listener.dropped_from(DropReason::ConnectionLimit, 1, peer.ip());
             continue;
         };
         let (listener, settings, tx) = (listener.clone(), settings.clone(), tx.clone());
@@ -91,7 +98,7 @@ pub async fn run(
             gauge.inc();
             connection(socket, &listener, &settings, &tx).await;
             gauge.dec();
-            drop(permit);
+            drop((permit, sender));
         });
     }
 }
@@ -103,20 +110,19 @@ async fn connection(
     tx: &mpsc::Sender<Message>,
 ) {
     let _ = socket.set_nodelay(true);
-    match &settings.tls {
-        None => read_messages(socket, listener, settings, tx).await,
-        Some(acceptor) => {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
-                Ok(Ok(tls)) => read_messages(tls, listener, settings, tx).await,
-                Ok(Err(error)) => {
-                    listener.dropped(DropReason::TlsHandshake, 1);
-                    tracing::debug!(source = %listener.name, %error, "TLS handshake failed.");
-                }
-                Err(_) => {
-                    listener.dropped(DropReason::TlsHandshake, 1);
-                    tracing::debug!(source = %listener.name, "TLS handshake timed out.");
-                }
-            }
+    let Some(acceptor) = &settings.tls else {
+        return read_messages(socket, listener, settings, tx).await;
+    };
+    let peer = socket.peer_addr().ok().map(|a| a.ip());
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
+        Ok(Ok(tls)) => read_messages(tls, listener, settings, tx).await,
+        Ok(Err(error)) => {
+            listener.dropped_at(DropReason::TlsHandshake, 1, peer);
+            tracing::debug!(source = %listener.name, %error, "TLS handshake failed.");
+        }
+        Err(_) => {
+            listener.dropped_at(DropReason::TlsHandshake, 1, peer);
+            tracing::debug!(source = %listener.name, "TLS handshake timed out.");
         }
     }
 }

@@ -1,14 +1,18 @@
 //! The UDP listener: one datagram is one message. The socket is always
 //! drained: batches go to the pipeline with `try_send`, and a batch that
-//! finds the queue full is dropped and counted (`queue_full`).
+//! finds the queue full is dropped and counted (`queue_full`). Datagrams the
+//! kernel dropped because the socket's own queue was full count as
+//! `queue_full` too, read from the kernel about once a second while traffic
+//! flows (and not at all while it does not).
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::kernel_drops::KernelDrops;
 use super::{DropReason, Listener, push_message};
 use crate::source::Message;
 
@@ -76,6 +80,9 @@ const LINGER: Duration = Duration::from_millis(2);
 /// (With the queue's 64 slots this bounds UDP's share of memory to 64 MiB.)
 const MAX_PENDING_BYTES: usize = 1024 * 1024;
 
+/// How often the kernel's drop count is read while datagrams arrive.
+const KERNEL_DROPS_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Receives until the task is aborted or the pipeline is gone.
 pub async fn run(
     socket: UdpSocket,
@@ -89,22 +96,34 @@ pub async fn run(
     // One byte more than allowed tells an over-long datagram from a full one.
     let mut buf = vec![0u8; max_message_bytes + 1];
     let mut batch = Batch::default();
+    let mut kernel = KernelWatch::new(&socket);
     loop {
         // An empty batch waits for traffic; a partial one only briefly, so
-        // that datagrams travel in batches without being held back.
-        let received = if batch.block.is_empty() {
-            socket.recv_from(&mut buf).await
-        } else {
+        // that datagrams travel in batches without being held back. Once
+        // traffic stops, one last look at the kernel's count.
+        let received = if !batch.block.is_empty() {
             match tokio::time::timeout(LINGER, socket.recv_from(&mut buf)).await {
                 Ok(received) => received,
                 Err(_) => {
                     if !batch.flush(&tx, stream, &listener) {
                         return;
                     }
+                    kernel.poll(&listener, false);
                     continue;
                 }
             }
+        } else if kernel.unchecked {
+            match tokio::time::timeout(KERNEL_DROPS_INTERVAL, socket.recv_from(&mut buf)).await {
+                Ok(received) => received,
+                Err(_) => {
+                    kernel.poll(&listener, true);
+                    continue;
+                }
+            }
+        } else {
+            socket.recv_from(&mut buf).await
         };
+        kernel.unchecked = true;
         let (n, from) = match received {
             Ok(received) => received,
             Err(error) => {
@@ -123,8 +142,44 @@ pub async fn run(
         }
         push_message(&mut batch.block, &buf[..n]);
         batch.count += 1;
-        if batch.block.len() >= BATCH_BYTES && !batch.flush(&tx, stream, &listener) {
+        if batch.block.len() >= BATCH_BYTES {
+            if !batch.flush(&tx, stream, &listener) {
+                return;
+            }
+            kernel.poll(&listener, false);
+        }
+    }
+}
+
+/// When to read the kernel's drop count.
+struct KernelWatch {
+    drops: Option<KernelDrops>,
+    last: Instant,
+    /// Datagrams arrived since the count was last read.
+    unchecked: bool,
+}
+
+impl KernelWatch {
+    fn new(socket: &UdpSocket) -> Self {
+        Self {
+            drops: KernelDrops::new(socket),
+            last: Instant::now(),
+            unchecked: false,
+        }
+    }
+
+    /// Counts new kernel drops if `force`d or due.
+    fn poll(&mut self, listener: &Listener, force: bool) {
+        if !force && self.last.elapsed() < KERNEL_DROPS_INTERVAL {
             return;
+        }
+        self.last = Instant::now();
+        self.unchecked = false;
+        if let Some(drops) = &mut self.drops {
+            let new = drops.new_drops();
+            if new > 0 {
+                listener.dropped(DropReason::QueueFull, new);
+            }
         }
     }
 }
