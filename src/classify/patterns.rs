@@ -72,13 +72,28 @@ pub struct Text {
 
 /// Normalises a description.
 pub fn normalise(description: &str) -> Text {
-    let (gateway_prefix, body) = match GATEWAY_PREFIX.captures(description) {
+    // Only a text starting with `[` can have a prefix: skip the regex otherwise.
+    let prefix = if description.trim_start().starts_with('[') {
+        GATEWAY_PREFIX.captures(description)
+    } else {
+        None
+    };
+    let (gateway_prefix, body) = match prefix {
         Some(caps) => (Some(caps[1].to_owned()), &description[caps[0].len()..]),
         None => (None, description),
     };
-    let normalised = body
-        .to_lowercase()
-        .replace(['\u{2019}', '\u{2018}', '`'], "'");
+    // PAN-OS writes ASCII: lowercase it in place, and leave Unicode case
+    // folding and typographic quotes to the rare text that needs them.
+    let normalised = if body.is_ascii() {
+        let mut text = body.to_ascii_lowercase();
+        if text.contains('`') {
+            text = text.replace('`', "'");
+        }
+        text
+    } else {
+        body.to_lowercase()
+            .replace(['\u{2019}', '\u{2018}', '`'], "'")
+    };
     Text {
         gateway_prefix,
         normalised,

@@ -122,7 +122,12 @@ impl SourceParser {
     /// Parses one line (without its newline). Records go to `out`; the result
     /// says whether the line was relevant (`false`: not an IKE line, ignored).
     pub fn parse_line(&mut self, line: &[u8], out: &mut Vec<Record>) -> Result<bool, ParseError> {
-        let text = String::from_utf8_lossy(line);
+        // Valid UTF-8 (nearly every line) is checked by std's word-at-a-time
+        // validator, several times faster than the lossy decoder's chunks.
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let text = text.as_ref();
         if let Some(cols) = &self.export {
             return push(export::parse_row(cols, text)?, out);
