@@ -54,6 +54,10 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// At most one accept-error warning per this interval.
 const ACCEPT_WARN_INTERVAL: Duration = Duration::from_secs(1);
+/// HTTP connections open at once; further ones are closed at once, so that a
+/// flood of clients cannot use up the file descriptors the syslog listeners
+/// and log files need. Prometheus needs one per scrape.
+pub const MAX_CONNECTIONS: usize = 512;
 
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
@@ -247,6 +251,12 @@ pub async fn serve(
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) if connections.len() >= MAX_CONNECTIONS => {
+                    drop(stream);
+                    if let Some(suppressed) = warn_limit.allow(std::time::Instant::now()) {
+                        tracing::warn!(%peer, limit = MAX_CONNECTIONS, suppressed, "Too many HTTP connections; closing a new one.");
+                    }
+                }
                 Ok((stream, peer)) => {
                     let (builder, service, watcher) = (builder.clone(), service.clone(), graceful.watcher());
                     let tls = state_tls(&service);
@@ -657,5 +667,49 @@ mod tests {
             .expect("server did not close the connection")
             .unwrap_or(0);
         assert_eq!(n, 0);
+    }
+
+    /// Sends a health check on a new connection: its status line, or
+    /// `None` when the server closed the connection without answering.
+    async fn health_on_new_connection(addr: std::net::SocketAddr) -> Option<String> {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        stream
+            .write_all(b"GET /-/healthy HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut got = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got))
+            .await
+            .ok()?
+            .ok()?;
+        let text = String::from_utf8_lossy(&got);
+        text.lines().next().map(str::to_owned)
+    }
+
+    #[tokio::test]
+    async fn http_connections_beyond_the_limit_are_closed() {
+        let (addr, tx, task) = start(state("/metrics")).await;
+        let mut held = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        // Accepted in order: by the time this one is, the others are open.
+        assert_eq!(health_on_new_connection(addr).await, None);
+        drop(held);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match health_on_new_connection(addr).await {
+                Some(status) => {
+                    assert_eq!(status, "HTTP/1.1 200 OK");
+                    break;
+                }
+                None if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                None => panic!("no answer after the held connections closed"),
+            }
+        }
+        tx.send(()).unwrap();
+        task.await.unwrap();
     }
 }
