@@ -438,3 +438,23 @@ fn syslog_kernel_udp_drops_count_as_queue_full() {
     assert!(lines(&e) > 0.0, "nothing was received");
     assert_eq!(e.value(FAILURES, &[]), lines(&e));
 }
+
+#[test]
+fn syslog_frame_cut_by_a_reset_counts_as_framing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tcp = free_port();
+    let e = exporter(
+        dir.path(),
+        &format!("  - {{name: t, type: syslog_tcp, listen_address: '127.0.0.1:{tcp}'}}\n"),
+    );
+    let mut cut = connect_from("127.0.0.1", tcp);
+    cut.write_all(b"100 <14>1 2024-03-12T10:15:02Z fw - - - - 1,2024")
+        .unwrap();
+    e.wait_for("ike_exporter_bytes_total", &[("source", "t")], 48.0);
+    // SO_LINGER 0: close sends RST instead of FIN.
+    socket2::SockRef::from(&cut)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    drop(cut);
+    e.wait_for(DROPPED, &[("source", "t"), ("reason", "framing")], 1.0);
+}

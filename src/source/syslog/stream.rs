@@ -151,9 +151,11 @@ async fn read_messages(
         let n = match tokio::time::timeout(wait, io.read(&mut buf)).await {
             Ok(Ok(0)) => break framer.finish(&mut |m| push_message(&mut block, m)),
             Ok(Ok(n)) => n,
+            // A reset, or TLS cut without close_notify, ends the stream like a
+            // close does: a frame cut short is counted, an LF line delivered.
             Ok(Err(error)) => {
                 tracing::debug!(source = %listener.name, %error, "Connection read failed.");
-                break Ok(());
+                break framer.finish(&mut |m| push_message(&mut block, m));
             }
             Err(_) if framer.mid_message() => {
                 tracing::debug!(source = %listener.name, "Closing a connection that stalled mid-message.");
