@@ -32,3 +32,5 @@ mod web_config;
 mod label_flood;
 // Fuzz findings and seeds replayed through the fuzz entry points.
 mod fuzz_regressions;
+// The soak test (bench/soak.sh --ci): mixed load, exact counts, flat memory and fds.
+mod soak;
