@@ -251,7 +251,12 @@ pub async fn serve(
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) if connections.len() >= MAX_CONNECTIONS => {
+                // Reaped again here: connections that ended while accept()
+                // waited must not hold their slots.
+                Ok((stream, peer)) if {
+                    while connections.try_join_next().is_some() {}
+                    connections.len() >= MAX_CONNECTIONS
+                } => {
                     drop(stream);
                     if let Some(suppressed) = warn_limit.allow(std::time::Instant::now()) {
                         tracing::warn!(%peer, limit = MAX_CONNECTIONS, suppressed, "Too many HTTP connections; closing a new one.");
@@ -695,6 +700,14 @@ mod tests {
         }
         // Accepted in order: by the time this one is, the others are open.
         assert_eq!(health_on_new_connection(addr).await, None);
+        // One closes while the server waits in accept(): its slot is free
+        // for the very next client.
+        drop(held.pop());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            health_on_new_connection(addr).await.as_deref(),
+            Some("HTTP/1.1 200 OK")
+        );
         drop(held);
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {

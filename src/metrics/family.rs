@@ -6,7 +6,10 @@
 //! Here each series renders its `name{labels} ` once, when it is created,
 //! and lives in a map kept in the crate's order (label values compared in
 //! label-name order), so a scrape copies bytes and formats one number per
-//! series. The exposition is the same text, byte for byte.
+//! series. The exposition is the crate's text byte for byte, except where
+//! the crate was wrong: integers above 2^53 are exact, infinities are
+//! `+Inf`/`-Inf`, and label sets whose values join into the same string
+//! stay two series.
 //!
 //! Series are looked up by a keyed hash of their label values (SipHash with
 //! a random key, because the values come from the network) without

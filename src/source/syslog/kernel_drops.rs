@@ -2,7 +2,9 @@
 //! full: they never reach the exporter, so only the kernel can tell. Linux
 //! keeps a per-socket count in the last column of `/proc/net/udp` and
 //! `/proc/net/udp6`, on the line of the socket's inode; the listener reads
-//! it now and then and counts the growth as `queue_full`.
+//! it now and then and counts the growth as `queue_full`. (The same count
+//! holds the rarer drops for bad checksums or socket filters; they are
+//! counted too, as nothing else would show them.)
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -11,7 +13,7 @@ use std::os::fd::AsRawFd;
 #[derive(Debug)]
 pub struct KernelDrops {
     inode: u64,
-    counted: u64,
+    counted: u32,
 }
 
 impl KernelDrops {
@@ -28,10 +30,16 @@ impl KernelDrops {
         let Some(total) = read_drops(self.inode) else {
             return 0;
         };
-        let new = total.saturating_sub(self.counted);
+        let new = growth(self.counted, total);
         self.counted = total;
         new
     }
+}
+
+/// Drops between two readings. The kernel prints a 32-bit counter that
+/// wraps; a growth across the wrap is still a growth.
+fn growth(before: u32, now: u32) -> u64 {
+    u64::from(now.wrapping_sub(before))
 }
 
 fn socket_inode(socket: &impl AsRawFd) -> io::Result<u64> {
@@ -41,7 +49,7 @@ fn socket_inode(socket: &impl AsRawFd) -> io::Result<u64> {
 }
 
 /// The drop count of the socket with `inode`, from either table.
-fn read_drops(inode: u64) -> Option<u64> {
+fn read_drops(inode: u64) -> Option<u32> {
     ["/proc/net/udp", "/proc/net/udp6"].iter().find_map(|path| {
         let table = std::fs::read_to_string(path).ok()?;
         drops_in_table(&table, inode)
@@ -50,7 +58,7 @@ fn read_drops(inode: u64) -> Option<u64> {
 
 /// Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref
 /// pointer drops.
-fn drops_in_table(table: &str, inode: u64) -> Option<u64> {
+fn drops_in_table(table: &str, inode: u64) -> Option<u32> {
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         if fields.get(9)?.parse::<u64>().ok()? != inode {
@@ -75,6 +83,13 @@ mod tests {
         assert_eq!(drops_in_table(TABLE, 17), Some(0));
         assert_eq!(drops_in_table(TABLE, 99), None);
         assert_eq!(drops_in_table("header\ngarbage line\n", 1), None);
+    }
+
+    #[test]
+    fn kernel_drops_grow_across_the_counters_wrap() {
+        assert_eq!(growth(5, 9), 4);
+        assert_eq!(growth(u32::MAX - 1, 3), 5);
+        assert_eq!(growth(7, 7), 0);
     }
 
     #[test]
