@@ -53,13 +53,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 exporter=$target/release/ike_exporter
 workload=$target/release/examples/workload
 
-if [ -n "$keep" ]; then
-    work=$keep
-    mkdir -p "$work"
-else
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-fi
+make_work_dir "$keep"
 mkdir -p "$work/progs"
 cp "$repo/bench/ike.mtail" "$work/progs/"
 log=$work/workload.log

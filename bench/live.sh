@@ -61,25 +61,7 @@ exporter=$target/release/ike_exporter
 workload=$target/release/examples/workload
 syslog_load=$target/release/examples/syslog_load
 
-if [ -n "$keep" ]; then
-    work=$keep
-    mkdir -p "$work"
-else
-    work=$(mktemp -d)
-fi
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    [ -n "$keep" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir "$keep"
 
 web=127.0.0.1:$port
 metrics_url=http://$web/metrics

@@ -97,6 +97,8 @@ for tool in curl openssl awk timeout dd; do
 done
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 target=${CARGO_TARGET_DIR:-$repo/target}
 if [ -z "$binary" ]; then
     (cd "$repo" && cargo build --release --quiet --bin ike_exporter --example workload --example syslog_load)
@@ -117,27 +119,9 @@ for b in "$binary" "$workload" "$syslog_load"; do
     [ -x "$b" ] || { echo "soak.sh: $b is not an executable" >&2; exit 2; }
 done
 
-if [ -n "$keep" ]; then
-    work=$keep
-    mkdir -p "$work"
-    work=$(cd "$work" && pwd)
-else
-    work=$(mktemp -d)
-fi
-pids=()
-cleanup() {
-    local pid
-    touch "$work/stop" 2>/dev/null || true
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    [ -n "$keep" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# The background loops watch for $work/stop.
+before_cleanup() { touch "$work/stop" 2>/dev/null || true; }
+make_work_dir "$keep"
 
 web_port=$port_base
 udp_port=$((port_base + 1))
@@ -559,8 +543,6 @@ final=$work/final.txt
 
 # The file source: lines, and the IKE sums of the generator's two firewalls.
 cat "$work"/expect/* 2>/dev/null | awk '{ s[$1] += $2 } END { for (k in s) printf "%s %.0f\n", k, s[k] }' | sort >"$work/file.expect"
-# shellcheck source=bench/lib.sh
-source "$repo/bench/lib.sh"
 grep -E 'device="fw-(hq|dc)"|source="file"' "$final" | summarise >"$work/file.got" || true
 got=$(msum ike_exporter_lines_total "$final" 'source="file"')
 if [ "$got" = "$file_lines" ] && [ "$file_lines" -gt 0 ]; then
