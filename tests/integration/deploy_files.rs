@@ -89,11 +89,7 @@ fn deploy_prometheusrule_is_generated_from_alerts_yml() {
         .arg("--stdout")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let committed =
         std::fs::read_to_string(root().join("deploy/kubernetes/prometheusrule.yaml")).unwrap();
     assert!(

@@ -346,12 +346,7 @@ fn serve_check_config_names_the_offending_key() {
         &["--config", good.config.to_str().unwrap(), "--check-config"],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
 }
 
 #[test]

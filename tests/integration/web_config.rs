@@ -82,11 +82,7 @@ fn web_config_tls_and_basic_auth_on_every_path() {
             .arg(&web)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::support::assert_success(&out);
     }
     let port = free_port();
     let log = dir.path().join("exporter.log");

@@ -38,6 +38,16 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("the binary finishes")
 }
 
+/// Asserts that a process exited 0, showing its standard error if not.
+#[track_caller]
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `diagnose --format prometheus` on a file with extra arguments.
 pub fn diagnose_prometheus(path: &Path, extra: &[&str]) -> String {
     let path = path.to_str().expect("fixture paths are UTF-8");
